@@ -1,0 +1,681 @@
+#!/usr/bin/env node
+'use strict';
+
+// normkit benchmark: `npm run bench` (node bench/run.js). Times normkit's native backend, its
+// TypeScript reference, a plain hand-written JS loop, onnxruntime-node and (with --torch)
+// PyTorch on the cases in cases.js, at 1 thread and at all cores, against the copy baseline
+// y = a * x + b on the same bytes and threads. Prints a table and writes JSON and an SVG chart
+// under bench/results/. See bench/README.md.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const { CASES, SCALING_MIN } = require('./cases');
+const { measure, sleep } = require('./measure');
+const plain = require('./plain');
+const ortPeer = require('./ort');
+const { renderSvg } = require('./svg');
+
+const BENCH_DIR = __dirname;
+const REPO_ROOT = path.resolve(BENCH_DIR, '..');
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+const PEERS = ['plain', 'onnxruntime', 'torch'];
+const SINGLE_THREADED = ['reference', 'plain'];
+const MISMATCH_TOL = 1e-3;
+
+const USAGE = `Usage: node bench/run.js [options]
+
+  --quick            fewer repetitions (smoke run)
+  --threads LIST     thread counts, e.g. 1,2 (default: 1 and os.availableParallelism())
+  --filter TEXT      only cases whose id or name contains TEXT (case-insensitive);
+                     comma-separated for several, e.g. --filter ln-,latency
+  --impl LIST        only these implementations (normkit,reference,plain,onnxruntime,torch)
+  --torch            add PyTorch (python3 + torch, optional) as a peer
+  --json PATH        write the JSON report to PATH (and the SVG beside it) instead of
+                     bench/results/latest.json, latest.svg and a timestamped copy
+  --lib PATH         load normkit from PATH instead of the repo root
+  -h, --help         this text`;
+
+function parseArgs(argv) {
+  const opts = { quick: false, threads: null, filter: null, impl: null, torch: false, json: null, lib: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    switch (flag) {
+      case '--quick':
+        opts.quick = true;
+        break;
+      case '--torch':
+        opts.torch = true;
+        break;
+      case '--threads':
+        opts.threads = value()
+          .split(',')
+          .map((s) => Number(s.trim()));
+        if (!opts.threads.length || opts.threads.some((t) => !Number.isInteger(t) || t < 1)) {
+          fail('--threads takes positive integers, e.g. --threads 1,2');
+        }
+        break;
+      case '--filter':
+        opts.filter = value()
+          .toLowerCase()
+          .split(',')
+          .filter(Boolean);
+        break;
+      case '--impl':
+        opts.impl = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case '--json':
+        opts.json = path.resolve(value());
+        break;
+      case '--lib':
+        opts.lib = path.resolve(value());
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${a}`);
+    }
+  }
+  return opts;
+}
+
+function fail(message) {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const log = (...args) => console.error(...args);
+
+// ---- inputs -------------------------------------------------------------------------------
+
+// Deterministic uniform values in [lo, hi) (xorshift32), fast enough for 100 MB inputs.
+function fillUniform(arr, lo, hi, seed) {
+  let s = seed >>> 0 || 1;
+  const scale = (hi - lo) / 4294967296;
+  for (let i = 0; i < arr.length; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    arr[i] = lo + s * scale;
+  }
+  return arr;
+}
+
+const numel = (shape) => shape.reduce((a, b) => a * b, 1);
+
+function makeData(c) {
+  const n = numel(c.shape);
+  const p = c.op === 'layerNorm' ? c.shape[c.shape.length - 1] : c.shape[1];
+  return {
+    n,
+    p,
+    x: fillUniform(new Float32Array(n), -2, 3, 12345),
+    out: new Float32Array(n),
+    weight: fillUniform(new Float32Array(p), 0.5, 1.5, 7),
+    bias: fillUniform(new Float32Array(p), -0.5, 0.5, 11),
+    runningMean: fillUniform(new Float32Array(p), -0.5, 0.5, 13),
+    runningVar: fillUniform(new Float32Array(p), 0.5, 2, 17),
+    bytes: 2 * n * 4,
+  };
+}
+
+function maxAbsDiff(a, b) {
+  if (!a || !b || a.length !== b.length) return NaN;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > m || d !== d) m = d !== d ? Infinity : d;
+  }
+  return m;
+}
+
+// ---- implementations ----------------------------------------------------------------------
+
+// Each implementation for a case: { impl, async?, fn(k) running k calls, output() -> the
+// last result (for the correctness check) or null, release?() }.
+function normkitCall(api, c, d, { withOut }) {
+  const t = { data: d.x, shape: c.shape };
+  if (c.op === 'layerNorm') {
+    const opts = { weight: d.weight, bias: d.bias, eps: 1e-5 };
+    if (withOut) opts.out = d.out;
+    const ns = [c.shape[c.shape.length - 1]];
+    return () => api.layerNorm(t, ns, opts);
+  }
+  const opts = {
+    runningMean: d.runningMean.slice(),
+    runningVar: d.runningVar.slice(),
+    weight: d.weight,
+    bias: d.bias,
+    training: Boolean(c.training),
+    momentum: 0.1,
+    eps: 1e-5,
+    layout: c.layout,
+  };
+  if (withOut) opts.out = d.out;
+  return () => api.batchNorm(t, opts);
+}
+
+function plainCall(c, d, { withOut }) {
+  const out = withOut ? d.out : undefined;
+  if (c.op === 'layerNorm') {
+    const cols = c.shape[c.shape.length - 1];
+    const rows = d.n / cols;
+    return () => plain.layerNorm(d.x, rows, cols, d.weight, d.bias, 1e-5, out);
+  }
+  const opts = {
+    runningMean: d.runningMean.slice(),
+    runningVar: d.runningVar.slice(),
+    weight: d.weight,
+    bias: d.bias,
+    training: Boolean(c.training),
+    momentum: 0.1,
+    eps: 1e-5,
+    channelsLast: c.layout === 'channels_last',
+    out,
+  };
+  return () => plain.batchNorm(d.x, c.shape, opts);
+}
+
+// Wraps one call into fn(k) that keeps the last result for the check.
+function syncImpl(impl, call) {
+  let last = null;
+  return {
+    impl,
+    fn: (k) => {
+      let r;
+      for (let i = 0; i < k; i++) r = call();
+      last = r;
+    },
+    output: () => (last && last.data instanceof Float32Array ? last.data : last),
+  };
+}
+
+async function ortImpl(ortMod, c, d, threads, { withOut }) {
+  const { ort } = ortMod;
+  const model = ortPeer.modelFor(c);
+  const session = await ortPeer.createSession(ort, model, threads);
+  const input = new ort.Tensor('float32', d.x, c.shape);
+  const feeds = { [session.inputNames[0]]: input };
+  const fetches = withOut
+    ? { [session.outputNames[0]]: new ort.Tensor('float32', d.out, c.shape) }
+    : undefined;
+  return {
+    impl: 'onnxruntime',
+    async: true,
+    fn: fetches
+      ? async (k) => {
+          for (let i = 0; i < k; i++) await session.run(feeds, fetches);
+        }
+      : async (k) => {
+          for (let i = 0; i < k; i++) await session.run(feeds);
+        },
+    // The models carry their own random parameters: no comparison with the others.
+    output: () => null,
+    release: () => session.release(),
+  };
+}
+
+function copyImpl(native, d) {
+  if (native && typeof native.copyBaseline === 'function') {
+    return syncImpl('copy', () => native.copyBaseline(d.x, d.out, 1.5, 0.25));
+  }
+  // No addon: a JS loop stands in (marked copyKind 'js' in the report).
+  const r = syncImpl('copy', () => {
+    const { x, out } = d;
+    for (let i = 0; i < x.length; i++) out[i] = 1.5 * x[i] + 0.25;
+  });
+  r.copyKind = 'js';
+  return r;
+}
+
+// ---- loading ------------------------------------------------------------------------------
+
+function loadNormkit(libPath) {
+  const where = libPath || REPO_ROOT;
+  try {
+    return { nk: require(where), where };
+  } catch (err) {
+    return { error: err.message.split('\n')[0], where };
+  }
+}
+
+function machineInfo(nk, nativeOk) {
+  const cpus = os.cpus();
+  const native = nativeOk ? nk.native : null;
+  const call = (f, fallback) => {
+    try {
+      return f();
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    cpu: (cpus[0] && cpus[0].model.trim()) || 'unknown',
+    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    logicalCpus: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.arch()} ${os.release()}`,
+    node: process.version,
+    backend: nk ? nk.backend : null,
+    simdPath: native ? call(() => native.simdPath(), 'unknown') : 'n/a',
+    openmp: native ? call(() => native.hasOpenMP(), null) : null,
+  };
+}
+
+// ---- torch ------------------------------------------------------------------------------
+
+function findPython() {
+  const candidates = [process.env.NORMKIT_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+  const tried = [];
+  for (const py of [...new Set(candidates)]) {
+    const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python: py, version: r.stdout.trim() };
+    tried.push(py);
+  }
+  return { error: `no python3 with torch found (tried ${tried.join(', ')}; Debian: apt-get install python3-torch)` };
+}
+
+function runTorch(python, cases, threads, sampling) {
+  const spec = {
+    cases: cases.map((c) => ({ id: c.id, op: c.op, shape: c.shape, layout: c.layout, training: c.training, kind: c.kind })),
+    threads,
+    opts: sampling,
+  };
+  const r = spawnSync(python, [path.join(BENCH_DIR, 'torch.py')], {
+    input: JSON.stringify(spec),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) return { error: r.error.message };
+  try {
+    const lines = r.stdout.trim().split('\n');
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    return { error: `torch.py exited with status ${r.status} and no JSON result` };
+  }
+}
+
+// ---- analysis -----------------------------------------------------------------------------
+
+function analyze(cases, results, threads, allCores) {
+  const find = (id, impl, t) => results.find((r) => r.case === id && r.impl === impl && r.threads === t);
+  for (const r of results) {
+    const c = cases.find((x) => x.id === r.case);
+    r.gbps = r.bytes / r.median / 1e9;
+    const copy = find(r.case, 'copy', r.threads);
+    if (copy) {
+      r.copyRatio = r.gbps / (copy.bytes / copy.median / 1e9);
+      r.copyTimeRatio = r.median / copy.median;
+    }
+    const peers = results.filter((p) => p.case === r.case && p.threads === r.threads && PEERS.includes(p.impl));
+    if (peers.length && r.impl !== 'copy') {
+      const best = peers.reduce((a, b) => (a.median <= b.median ? a : b));
+      r.bestPeer = best.impl;
+      r.vsBestPeer = best.median / r.median;
+    }
+    const one = find(r.case, r.impl, 1);
+    if (one && r.threads > 1 && !r.reused) r.scaling = one.median / r.median;
+    r.large = c.large;
+  }
+
+  // Targets: the normkit row at all cores.
+  const targets = [];
+  for (const c of cases) {
+    const r = find(c.id, 'normkit', allCores);
+    for (const t of c.targets) {
+      const entry = { case: c.id, name: c.name, type: t.type, threads: allCores };
+      if (!r) {
+        targets.push({ ...entry, pass: null, text: 'not measured' });
+        continue;
+      }
+      if (t.type === 'copyRatio') {
+        entry.value = r.copyRatio;
+        entry.limit = t.min;
+        entry.pass = r.copyRatio >= t.min;
+        entry.text = `GB/s >= ${t.min} x copy`;
+      } else if (t.type === 'copyTime') {
+        entry.value = r.copyTimeRatio;
+        entry.limit = t.max;
+        entry.pass = r.copyTimeRatio <= t.max;
+        entry.text = `time <= ${t.max} x copy`;
+      } else if (t.type === 'latencyUs') {
+        entry.value = r.median * 1e6;
+        entry.limit = t.max;
+        entry.pass = r.median * 1e6 <= t.max;
+        entry.text = `<= ${t.max} µs/call`;
+      }
+      if (!Number.isFinite(entry.value)) entry.pass = null;
+      r.target = entry;
+      targets.push(entry);
+    }
+    if (c.large && allCores > 1) {
+      const entry = { case: c.id, name: c.name, type: 'scaling', threads: allCores, limit: SCALING_MIN };
+      entry.text = `${allCores} threads >= ${SCALING_MIN} x 1 thread`;
+      if (r && Number.isFinite(r.scaling)) {
+        entry.value = r.scaling;
+        entry.pass = r.scaling >= SCALING_MIN;
+        r.scalingTarget = entry;
+      } else {
+        entry.pass = null;
+      }
+      targets.push(entry);
+    }
+  }
+  return targets;
+}
+
+// ---- printing -----------------------------------------------------------------------------
+
+function fmtTime(s, latency) {
+  if (!Number.isFinite(s)) return '-';
+  if (latency || s < 1e-3) {
+    const us = s * 1e6;
+    return `${us < 10 ? us.toFixed(3) : us < 100 ? us.toFixed(2) : us.toFixed(1)} µs`;
+  }
+  const ms = s * 1e3;
+  return `${ms < 10 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(1)} ms`;
+}
+
+const fmtNum = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+const fmtGbps = (v) => (!Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3));
+const passText = (p) => (p === true ? 'PASS' : p === false ? 'FAIL' : 'n/a');
+
+function printTable(cases, results, threads) {
+  const header = ['case', 'impl', 'thr', 'median', 'min', 'max', 'reps', 'GB/s', 'xcopy', 't/copy', 'xpeer', 'scale', 'target', 'err'];
+  const rows = [];
+  const order = ['copy', 'normkit', 'normkit+out', 'reference', 'plain', 'onnxruntime', 'torch'];
+  for (const c of cases) {
+    for (const t of threads) {
+      const rs = results
+        .filter((r) => r.case === c.id && r.threads === t)
+        .sort((a, b) => order.indexOf(a.impl) - order.indexOf(b.impl));
+      for (const r of rs) {
+        const lat = c.kind === 'latency';
+        const targetCells = [];
+        if (r.target) targetCells.push(`${passText(r.target.pass)} ${r.target.type === 'latencyUs' ? '<=' + r.target.limit + 'µs' : (r.target.type === 'copyTime' ? 't<=' : '>=') + r.target.limit}`);
+        if (r.scalingTarget) targetCells.push(`${passText(r.scalingTarget.pass)} scale>=${r.scalingTarget.limit}`);
+        rows.push([
+          c.name,
+          r.impl + (r.copyKind === 'js' ? '(js)' : ''),
+          String(t),
+          fmtTime(r.median, lat) + (lat ? '/call' : ''),
+          fmtTime(r.min, lat),
+          fmtTime(r.max, lat),
+          String(r.reps) + (r.reused ? '*' : ''),
+          fmtGbps(r.gbps),
+          r.impl === 'copy' ? '1.00' : fmtNum(r.copyRatio),
+          r.impl === 'copy' ? '1.00' : c.training ? fmtNum(r.copyTimeRatio) : '',
+          fmtNum(r.vsBestPeer),
+          fmtNum(r.scaling),
+          targetCells.join(', '),
+          Number.isFinite(r.maxAbsErr) ? r.maxAbsErr.toExponential(1) + (r.maxAbsErr > MISMATCH_TOL ? '!' : '') : '',
+        ]);
+      }
+    }
+    rows.push(null);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter(Boolean).map((r) => r[i].length)));
+  const left = new Set([0, 1, 12]);
+  const line = (cells) =>
+    cells
+      .map((cell, i) => (left.has(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) {
+    if (r) console.log(line(r));
+    else console.log('');
+  }
+}
+
+function printTargets(targets) {
+  if (!targets.length) return;
+  console.log('Targets (normkit, all cores):');
+  for (const t of targets) {
+    const v =
+      t.value === undefined
+        ? 'not measured'
+        : t.type === 'latencyUs'
+          ? `${fmtNum(t.value, 3)} µs`
+          : `${fmtNum(t.value)}x`;
+    console.log(`  ${passText(t.pass).padEnd(4)}  ${t.name.padEnd(34)} ${t.text.padEnd(28)} ${v}`);
+  }
+  const pass = targets.filter((t) => t.pass === true).length;
+  const failed = targets.filter((t) => t.pass === false).length;
+  const na = targets.length - pass - failed;
+  console.log(`  ${pass} passed, ${failed} failed${na ? `, ${na} not measured` : ''}`);
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const allCores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const threads = [...new Set(opts.threads || [1, allCores])].sort((a, b) => a - b);
+  const sampling = opts.quick
+    ? { budgetS: 0.08, minReps: 3, maxReps: 5, warmupS: 0.02, minWarmup: 1, sampleS: 0.002 }
+    : { budgetS: 0.6, minReps: 5, maxReps: 40, warmupS: 0.1, minWarmup: 2, sampleS: 0.01 };
+  // The slow single-threaded JS implementations: the minimum of 3 samples, one warm-up call.
+  const slowSampling = { ...sampling, minReps: 3, minWarmup: 1 };
+  const wanted = (impl) => !opts.impl || opts.impl.includes(impl) || impl === 'copy';
+
+  const cases = CASES.filter(
+    (c) => !opts.filter || opts.filter.some((f) => `${c.id} ${c.name} ${c.layout || ''}`.toLowerCase().includes(f)),
+  );
+  if (!cases.length) fail(`no case matches --filter ${opts.filter.join(',')}`);
+
+  // normkit
+  const loaded = loadNormkit(opts.lib);
+  const nk = loaded.nk || null;
+  const notes = [];
+  if (!nk) {
+    notes.push(`normkit could not be loaded from ${loaded.where}: ${loaded.error} (build it with npm install)`);
+  }
+  const nativeOk = Boolean(nk && nk.native && nk.backend === 'native');
+  if (nk && !nativeOk) notes.push(`normkit native addon unavailable (backend '${nk.backend}'): no native rows`);
+  const native = nativeOk ? nk.native : null;
+  if (!native) notes.push('copy baseline: JS loop (no native addon)');
+  const machine = machineInfo(nk, nativeOk);
+  if (nk && typeof nk.setNumThreads !== 'function') notes.push('normkit has no setNumThreads: thread counts only apply to peers');
+  const setThreads = (t) => {
+    if (nk && typeof nk.setNumThreads === 'function') nk.setNumThreads(t);
+  };
+
+  // peers
+  const peers = {};
+  let ortMod = null;
+  if (wanted('onnxruntime')) {
+    const r = ortPeer.load(log);
+    if (r.error) {
+      notes.push(`onnxruntime-node unavailable: ${r.error}`);
+      peers.onnxruntime = { available: false, error: r.error };
+    } else {
+      ortMod = r;
+      peers.onnxruntime = { available: true, version: r.version, models: ortPeer.ONNX_DIR };
+      if (!fs.existsSync(ortPeer.ONNX_DIR)) notes.push(`onnx models not found in ${ortPeer.ONNX_DIR}`);
+    }
+  }
+  let torch = null;
+  if (opts.torch && wanted('torch')) {
+    torch = findPython();
+    if (torch.error) {
+      notes.push(`torch unavailable: ${torch.error}`);
+      peers.torch = { available: false, error: torch.error };
+      torch = null;
+    } else {
+      peers.torch = { available: true, version: torch.version, python: torch.python };
+    }
+  }
+
+  console.log('normkit bench');
+  console.log(`  cpu      ${machine.cpu} (${machine.cores} cores available, ${machine.logicalCpus} logical CPUs, ${machine.memoryGiB} GiB)`);
+  console.log(`  node     ${machine.node} on ${machine.platform}`);
+  console.log(`  normkit  backend ${machine.backend || 'n/a'}, simd ${machine.simdPath}, OpenMP ${machine.openmp === null ? 'n/a' : machine.openmp ? 'on' : 'off'}`);
+  console.log(`  peers    onnxruntime-node ${peers.onnxruntime ? (peers.onnxruntime.available ? peers.onnxruntime.version : 'unavailable') : 'skipped'}, torch ${peers.torch ? (peers.torch.available ? `${peers.torch.version} (${peers.torch.python})` : 'unavailable') : 'not requested (--torch)'}`);
+  console.log(`  threads  ${threads.join(', ')}; ${opts.quick ? 'quick run' : 'default run'}: median of >= ${sampling.minReps} samples (3 for reference/plain), budget ${sampling.budgetS}s per row`);
+  for (const n of notes) console.log(`  note     ${n}`);
+  console.log('');
+
+  const started = Date.now();
+  const results = [];
+  const jsCache = new Map();
+  const record = (c, d, impl, t, stats, extra = {}) => {
+    const r = { case: c.id, impl, threads: t, ...stats, bytes: d.bytes, ...extra };
+    results.push(r);
+    const unit = c.kind === 'latency' ? `${(stats.median * 1e6).toFixed(3)} µs/call` : `${(stats.median * 1e3).toFixed(3)} ms`;
+    log(`  ${c.name} | ${impl} | ${t} thr: ${unit}${extra.reused ? ' (reused: single-threaded JS)' : ''}`);
+    return r;
+  };
+
+  for (const [ci, c] of cases.entries()) {
+    log(`[${ci + 1}/${cases.length}] ${c.name}`);
+    const d = makeData(c);
+    const latency = c.kind === 'latency';
+
+    // Expected output (reference, else plain) for the correctness column.
+    let expected = null;
+    try {
+      const call = nk && nk.reference ? normkitCall(nk.reference, c, d, { withOut: false }) : plainCall(c, d, { withOut: false });
+      const r = call();
+      expected = r && r.data instanceof Float32Array ? r.data : r;
+    } catch (err) {
+      notes.push(`${c.name}: expected output failed: ${err.message}`);
+    }
+
+    for (const t of threads) {
+      setThreads(t);
+      const impls = [copyImpl(native, d)];
+      if (nativeOk && wanted('normkit')) {
+        impls.push(syncImpl('normkit', normkitCall(nk, c, d, { withOut: !latency })));
+        if (latency) impls.push(syncImpl('normkit+out', normkitCall(nk, c, d, { withOut: true })));
+      }
+      if (nk && nk.reference && wanted('reference')) {
+        impls.push({ ...syncImpl('reference', normkitCall(nk.reference, c, d, { withOut: !latency })), slow: true });
+      }
+      if (wanted('plain')) impls.push({ ...syncImpl('plain', plainCall(c, d, { withOut: !latency })), slow: true });
+      if (ortMod && ortPeer.modelFor(c)) impls.push({ lazy: 'onnxruntime' });
+
+      for (let impl of impls) {
+        const name = impl.impl || impl.lazy;
+        const key = `${c.id}/${name}`;
+        if (SINGLE_THREADED.includes(name) && jsCache.has(key)) {
+          record(c, d, name, t, jsCache.get(key), { reused: true });
+          continue;
+        }
+        try {
+          if (impl.lazy === 'onnxruntime') impl = await ortImpl(ortMod, c, d, t, { withOut: !latency });
+          await sleep(20); // let the previous implementation's spinning threads go idle
+          const stats = await measure(impl.fn, {
+            ...(impl.slow ? slowSampling : sampling),
+            latency,
+            async: Boolean(impl.async),
+          });
+          const extra = {};
+          if (impl.copyKind) extra.copyKind = impl.copyKind;
+          const out = impl.output();
+          if (out && expected) extra.maxAbsErr = maxAbsDiff(out, expected);
+          record(c, d, name, t, stats, extra);
+          if (SINGLE_THREADED.includes(name)) jsCache.set(key, { ...stats, maxAbsErr: extra.maxAbsErr });
+          if (impl.impl !== 'copy') d.out.fill(0);
+        } catch (err) {
+          notes.push(`${c.name} ${name} ${t} thr failed: ${err.message.split('\n')[0]}`);
+          log(`  ${c.name} | ${name} | ${t} thr: FAILED: ${err.message.split('\n')[0]}`);
+        } finally {
+          if (impl.release) await impl.release();
+        }
+      }
+    }
+  }
+  if (nk) setThreads(allCores);
+
+  if (torch) {
+    log('torch: timing in a separate python process');
+    const sub = runTorch(torch.python, cases, threads, sampling);
+    if (sub.error) {
+      notes.push(`torch run failed: ${sub.error}`);
+    } else {
+      for (const r of sub.results) {
+        const c = cases.find((x) => x.id === r.case);
+        results.push({ ...r, impl: 'torch', bytes: 2 * numel(c.shape) * 4 });
+      }
+    }
+  }
+
+  const targets = analyze(cases, results, threads, allCores);
+  const elapsedS = (Date.now() - started) / 1000;
+  console.log('');
+  printTable(cases, results, threads);
+  printTargets(targets);
+  console.log('');
+  console.log(
+    'median/min/max: per call (µs/call for latency cases). GB/s: (input + output bytes) / median. ' +
+      'xcopy: GB/s / copy GB/s at the same threads. t/copy: time / copy time (BN training). ' +
+      'xpeer: speed vs the fastest of plain/onnxruntime/torch (>1 is faster). ' +
+      `scale: 1-thread time / this time. err: max |out - reference| (! above ${MISMATCH_TOL}). ` +
+      '* reps: single-threaded JS measured once and reused.',
+  );
+  for (const n of notes) console.log(`note: ${n}`);
+
+  const report = {
+    date: new Date().toISOString(),
+    command: `node bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    quick: opts.quick,
+    elapsedS,
+    machine,
+    threads,
+    allCores,
+    sampling,
+    peers,
+    notes,
+    cases: cases.map(({ targets: t, ...c }) => ({ ...c, targets: t })),
+    results,
+    targets,
+  };
+  writeOutputs(report, opts.json);
+  console.log(`bench done in ${elapsedS.toFixed(1)} s`);
+}
+
+function writeOutputs(report, jsonPath) {
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const svg = renderSvg(report);
+  const written = [];
+  const put = (file, text) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+    written.push(path.relative(process.cwd(), file) || file);
+  };
+  if (jsonPath) {
+    put(jsonPath, json);
+    put(jsonPath.replace(/\.json$/i, '') + '.svg', svg);
+  } else {
+    put(path.join(RESULTS_DIR, 'latest.json'), json);
+    put(path.join(RESULTS_DIR, 'latest.svg'), svg);
+    put(path.join(RESULTS_DIR, `run-${report.date.replace(/[:.]/g, '-')}.json`), json);
+  }
+  console.log(`wrote ${written.join(', ')}`);
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
+  process.exit(1);
+});

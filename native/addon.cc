@@ -1,0 +1,23 @@
+// Module init: registers the exported functions, nothing else.
+#include <napi.h>
+
+#include "binding/bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace normkit::binding;
+  exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward, "layerNormForward"));
+  exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward, "batchNormForward"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
+  exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads, "hardwareThreads"));
+  exports.Set("hasOpenMP", Napi::Function::New(env, HasOpenMP, "hasOpenMP"));
+  exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
+  exports.Set("copyBaseline", Napi::Function::New(env, CopyBaseline, "copyBaseline"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(normkit, Init)

@@ -1,0 +1,85 @@
+#include "binding/common.h"
+
+#include <string>
+
+namespace normkit::binding {
+
+namespace {
+constexpr double kMaxSafeInteger = 9007199254740992.0;
+
+[[noreturn]] void type_error(const Napi::Env& env, const std::string& msg) {
+  throw Napi::TypeError::New(env, msg);
+}
+[[noreturn]] void range_error(const Napi::Env& env, const std::string& msg) {
+  throw Napi::RangeError::New(env, msg);
+}
+Napi::Value arg(const Napi::CallbackInfo& info, size_t index) {
+  return index < info.Length() ? info[index] : info.Env().Undefined();
+}
+bool overlaps(const FloatSpan& a, const FloatSpan& b) {
+  if (a.length == 0 || b.length == 0) return false;
+  return a.data < b.data + b.length && b.data < a.data + a.length;
+}
+}  // namespace
+
+FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Value v = arg(info, index);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    type_error(info.Env(), std::string("Expected a Float32Array for ") + name);
+  }
+  auto a = v.As<Napi::Float32Array>();
+  return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+}
+
+FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* name,
+                      int64_t length, bool optional) {
+  const Napi::Value v = arg(info, index);
+  if (optional && (v.IsNull() || v.IsUndefined())) return {};
+  FloatSpan s = float_array_any(info, index, name);
+  if (s.length != length) {
+    range_error(info.Env(), std::string("Expected a Float32Array of length ") +
+                                std::to_string(length) + " for " + name + ", but received length " +
+                                std::to_string(s.length));
+  }
+  return s;
+}
+
+int64_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Value v = arg(info, index);
+  if (!v.IsNumber()) type_error(info.Env(), std::string("Expected a number for ") + name);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= kMaxSafeInteger) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    range_error(info.Env(), std::string("Expected a non-negative integer for ") + name);
+  }
+  return static_cast<int64_t>(d);
+}
+
+double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Value v = arg(info, index);
+  if (!v.IsNumber()) type_error(info.Env(), std::string("Expected a number for ") + name);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+bool bool_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Value v = arg(info, index);
+  if (!v.IsBoolean()) type_error(info.Env(), std::string("Expected a boolean for ") + name);
+  return v.As<Napi::Boolean>().Value();
+}
+
+int64_t checked_product(const Napi::Env& env, int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) range_error(env, "Tensor size overflows 64 bits");
+  return r;
+}
+
+void check_out_aliasing(const Napi::Env& env, const FloatSpan& out, const FloatSpan& input,
+                        std::initializer_list<FloatSpan> params) {
+  if (out.data != input.data && overlaps(out, input)) {
+    range_error(env, "Expected out to be the input itself or not to overlap it");
+  }
+  for (const FloatSpan& p : params) {
+    if (overlaps(out, p)) range_error(env, "Expected out not to overlap a parameter");
+  }
+}
+
+}  // namespace normkit::binding

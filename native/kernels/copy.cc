@@ -1,0 +1,21 @@
+#include "kernels/copy.h"
+
+#include "kernels/simd.h"
+#include "parallel.h"
+
+namespace normkit {
+
+namespace {
+NORMKIT_DISPATCH void scale_copy_range(const float* x, float* y, int64_t begin, int64_t end,
+                                       float a, float b) {
+#pragma omp simd
+  for (int64_t i = begin; i < end; ++i) y[i] = a * x[i] + b;
+}
+}  // namespace
+
+void scale_copy(const float* x, float* y, int64_t n, float a, float b) {
+  parallel_for(threads_for(n, int64_t{1} << 15), n,
+               [&](int, int64_t begin, int64_t end) { scale_copy_range(x, y, begin, end, a, b); });
+}
+
+}  // namespace normkit

@@ -1,0 +1,110 @@
+// Statistics and the normalize step shared by every op that reduces a row or a channel
+// (LayerNorm rows, BatchNorm channels; GroupNorm and RMSNorm later).
+//
+// Numerics: sums are kept in double over values shifted by one sample of the group (`shift`).
+// The shift removes a large common offset (mean 1e4, spread 1e-2) before squaring, so
+// E[d^2] - E[d]^2 does not cancel; double squares do not overflow for floats near 1e19.
+// Shifted sums with one shared shift merge across threads by plain addition.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "kernels/simd.h"
+
+namespace normkit {
+
+struct ShiftedSums {
+  double s1 = 0;  // sum of (x - shift)
+  double s2 = 0;  // sum of (x - shift)^2
+};
+
+// Accumulates (x[i] - shift) over a contiguous run. Several independent vector accumulators
+// hide the add latency, so an L1-resident row is reduced faster than memory delivers it.
+NORMKIT_INLINE void accumulate_shifted(const float* x, int64_t n, double shift, ShiftedSums& acc) {
+  constexpr int kLanes = 32;
+  double a1[kLanes] = {}, a2[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+    for (int j = 0; j < kLanes; ++j) {
+      const double d = static_cast<double>(x[i + j]) - shift;
+      a1[j] += d;
+      a2[j] += d * d;
+    }
+  }
+  double s1 = 0, s2 = 0;
+  for (; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - shift;
+    s1 += d;
+    s2 += d * d;
+  }
+#pragma omp simd reduction(+ : s1, s2)
+  for (int j = 0; j < kLanes; ++j) {
+    s1 += a1[j];
+    s2 += a2[j];
+  }
+  acc.s1 += s1;
+  acc.s2 += s2;
+}
+
+// What the apply step needs for one group: y = ((x - mean_hi) - mean_lo) * rstd * w + b.
+// The mean is split into two floats so the subtraction keeps double's accuracy in float math.
+struct GroupStats {
+  double mean = 0;
+  double var = 0;  // biased
+};
+
+NORMKIT_INLINE GroupStats finish_moments(const ShiftedSums& acc, double shift, int64_t count) {
+  GroupStats st;
+  if (count <= 0) return st;
+  const double m1 = acc.s1 / static_cast<double>(count);
+  st.mean = shift + m1;
+  const double var = acc.s2 / static_cast<double>(count) - m1 * m1;
+  // A non-finite value anywhere in the group makes the whole group NaN, as in PyTorch.
+  st.var = std::isfinite(var) && std::isfinite(st.mean) ? (var > 0 ? var : 0.0)
+                                                        : std::numeric_limits<double>::quiet_NaN();
+  if (std::isnan(st.var)) st.mean = std::numeric_limits<double>::quiet_NaN();
+  return st;
+}
+
+struct SplitMean {
+  float hi;
+  float lo;
+};
+
+NORMKIT_INLINE SplitMean split_mean(double mean) {
+  const float hi = static_cast<float>(mean);
+  return {hi, std::isfinite(hi) ? static_cast<float>(mean - static_cast<double>(hi)) : 0.0f};
+}
+
+// y[i] = ((x[i] - hi) - lo) * scale * w[i] + b[i]: one group with per-element affine parameters
+// (LayerNorm). Template flags remove the per-element branch on absent weight or bias.
+template <bool kWeight, bool kBias>
+NORMKIT_INLINE void apply_row(const float* x, float* y, int64_t n, SplitMean m, float scale,
+                              const float* w, const float* b) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    float v = ((x[i] - m.hi) - m.lo) * scale;
+    if constexpr (kWeight) v *= w[i];
+    if constexpr (kBias) v += b[i];
+    y[i] = v;
+  }
+}
+
+// y[i] = ((x[i] - hi) - lo) * scale + shift: one group with scalar parameters (a BatchNorm plane).
+NORMKIT_INLINE void apply_plane(const float* x, float* y, int64_t n, SplitMean m, float scale,
+                                float shift) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = ((x[i] - m.hi) - m.lo) * scale + shift;
+}
+
+// y[c] = ((x[c] - hi[c]) - lo[c]) * scale[c] + shift[c]: one row of channels-last data.
+NORMKIT_INLINE void apply_channels(const float* x, float* y, int64_t c, const float* hi,
+                                   const float* lo, const float* scale, const float* shift) {
+#pragma omp simd
+  for (int64_t i = 0; i < c; ++i) y[i] = ((x[i] - hi[i]) - lo[i]) * scale[i] + shift[i];
+}
+
+}  // namespace normkit

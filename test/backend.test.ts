@@ -1,0 +1,11 @@
+import { expect } from 'chai';
+import * as normkit from '../lib/index';
+
+describe('backend', () => {
+  it('loads the native addon unless the reference is forced', function () {
+    if (process.env.NORMKIT_BACKEND === 'js') this.skip();
+    expect(normkit.backend).to.equal('native');
+    expect(normkit.native).to.not.equal(null);
+    expect(['avx512f', 'avx2', 'baseline']).to.include(normkit.native!.simdPath());
+  });
+});
