@@ -594,7 +594,7 @@ async function main() {
           if (out && expected) extra.maxAbsErr = maxAbsDiff(out, expected);
           record(c, d, name, t, stats, extra);
           if (SINGLE_THREADED.includes(name)) jsCache.set(key, { ...stats, maxAbsErr: extra.maxAbsErr });
-          if (impl.impl !== 'copy') d.out.fill(0);
+          d.out.fill(0);
         } catch (err) {
           notes.push(`${c.name} ${name} ${t} thr failed: ${err.message.split('\n')[0]}`);
           log(`  ${c.name} | ${name} | ${t} thr: FAILED: ${err.message.split('\n')[0]}`);

@@ -47,7 +47,7 @@ function panel({ x, y, width, height, title, unit, groups, impls, colorOf }) {
   const left = 56;
   const plotW = width - left - 10;
   const top = 28;
-  const plotH = height - top - 48;
+  const plotH = height - top - 64;
   const px = x + left;
   const py = y + top;
   let max = 0;
@@ -96,13 +96,11 @@ function panel({ x, y, width, height, title, unit, groups, impls, colorOf }) {
       const x1 = gx + 4;
       const x2 = gx + groupW - 4;
       out.push(`<line x1="${x1.toFixed(1)}" y1="${ry}" x2="${x2.toFixed(1)}" y2="${ry}" stroke="#000" stroke-width="2" stroke-dasharray="6 3"/>`);
-      out.push(
-        `<text x="${x2.toFixed(1)}" y="${(Number(ry) - 3).toFixed(1)}" font-size="10" text-anchor="end" ${FONT}>${esc(g.ref.label)}</text>`,
-      );
     }
-    g.label.forEach((line, li) => {
+    const lines = g.ref && g.ref.value > 0 ? [...g.label, g.ref.label] : g.label;
+    lines.forEach((line, li) => {
       out.push(
-        `<text x="${(gx + groupW / 2).toFixed(1)}" y="${py + plotH + 15 + li * 13}" font-size="11" text-anchor="middle" ${FONT}>${esc(line)}</text>`,
+        `<text x="${(gx + groupW / 2).toFixed(1)}" y="${py + plotH + 15 + li * 13}" font-size="11" text-anchor="middle"${li >= g.label.length ? ' font-style="italic" fill="#333"' : ''} ${FONT}>${esc(line)}</text>`,
       );
     });
   });
@@ -166,7 +164,7 @@ function renderSvg(report) {
             .filter((b) => b.r && Number.isFinite(b.r.gbps))
             .map((b) => ({ impl: b.impl, value: b.r.gbps }));
           const copy = find(c.id, 'copy', t);
-          const ref = copy && Number.isFinite(copy.gbps) ? { value: copy.gbps, label: `copy ${fmt(copy.gbps)}` } : null;
+          const ref = copy && Number.isFinite(copy.gbps) ? { value: copy.gbps, label: `copy ${fmt(copy.gbps)} GB/s` } : null;
           return { label: caseLabel(c), bars, ref };
         })
         .filter((g) => g.bars.length || g.ref);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import * as normkit from '../lib/index';
+import * as normkit from 'normkit';
 
 describe('backend', () => {
   it('loads the native addon unless the reference is forced', function () {

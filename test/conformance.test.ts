@@ -1,8 +1,8 @@
 // Every case of ../shared/conformance/cases.json on both backends. Ops normkit does not
 // implement yet show as pending.
 import { expect } from 'chai';
-import * as normkit from '../lib/index';
-import type { Tensor } from '../lib/index';
+import * as normkit from 'normkit';
+import type { Tensor } from 'normkit';
 import { decode, loadCases, mismatches, type ConformanceCase } from './helpers/conformance';
 
 type Api = Pick<typeof normkit, 'layerNorm' | 'batchNorm'>;
