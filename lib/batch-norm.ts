@@ -214,6 +214,9 @@ export abstract class BatchNormBase {
   /** Copies state in; every key must be present with the right length, none extra. */
   loadStateDict(dict: BatchNormStateDict): void {
     const extra = this.trackRunningStats ? ['num_batches_tracked'] : [];
+    if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
+      throw invalid('type', 'dict', 'a state dict object', dict);
+    }
     if (this.trackRunningStats) {
       const n = (dict as BatchNormStateDict | null)?.num_batches_tracked;
       if (typeof n !== 'number') throw invalid('type', 'dict.num_batches_tracked', 'a number', n);

@@ -26,7 +26,7 @@ export const reference = Object.freeze({
 
 /** Native diagnostics (null on the reference backend): which SIMD path runs, OpenMP, and the copy baseline the benchmarks use. */
 export interface NativeInfo {
-  /** `'avx512f'`, `'avx2'` or `'baseline'`: the kernel clone the CPU runs. */
+  /** `'avx512'` (hand-written AVX-512 kernels), or `'avx2'` / `'baseline'` (the portable kernels' clone): the path the CPU runs. */
   simdPath(): string;
   hasOpenMP(): boolean;
   hardwareThreads(): number;

@@ -8,6 +8,9 @@ import { referenceKernels } from './reference';
 function loadAddon(): { addon: NativeAddon | null; error: string | null } {
   const requested = process.env.NORMKIT_BACKEND;
   if (requested === 'js') return { addon: null, error: 'NORMKIT_BACKEND=js' };
+  if (requested !== undefined && requested !== '' && requested !== 'native') {
+    process.emitWarning(`normkit: ignoring NORMKIT_BACKEND=${requested} (expected 'js' or 'native')`);
+  }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => unknown;
@@ -17,9 +20,6 @@ function loadAddon(): { addon: NativeAddon | null; error: string | null } {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     if (requested === 'native') {
       throw new Error(`normkit: NORMKIT_BACKEND=native but the native addon failed to load: ${reason}`);
-    }
-    if (requested !== undefined && requested !== '') {
-      process.emitWarning(`normkit: ignoring NORMKIT_BACKEND=${requested} (expected 'js' or 'native')`);
     }
     process.emitWarning(
       `normkit: the native addon could not be loaded (${reason}); using the pure TypeScript ` +

@@ -1,5 +1,5 @@
-// The thread budget, in one place: native kernels read it through the addon; the reference
-// backend is single-threaded and only remembers the value.
+// The thread budget, in one place: native kernels read it through the addon (native/parallel.h
+// holds it); the reference backend is single-threaded, so there it is always 1.
 import { addon } from './native';
 import { checkPositiveInteger, invalid } from './validate';
 

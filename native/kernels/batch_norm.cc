@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
+#include "kernels/avx512.h"
 #include "kernels/moments.h"
 #include "parallel.h"
 
@@ -28,10 +30,103 @@ struct ChannelAffine {
   }
 };
 
+// Channels-last parameters repeated over a period that is a multiple of both the channel count
+// and the 16-float vector, plus 16 values of wrap-around, so the AVX-512 apply can run over a
+// flat range of rows without per-row tails (see avx512::apply_periodic).
+struct PeriodicAffine {
+  int64_t period = 0;
+  std::vector<float> hi, lo, scale, shift;
+  // Longest period worth building (4 arrays of this many floats); beyond it, rows are applied
+  // one at a time.
+  static constexpr int64_t kMaxPeriod = int64_t{1} << 14;
+  static int64_t period_for(int64_t c) { return c % 16 == 0 ? c : c * (16 / std::gcd<int64_t>(c, 16)); }
+  explicit PeriodicAffine(const ChannelAffine& a) {
+    const int64_t c = static_cast<int64_t>(a.hi.size());
+    period = period_for(c);
+    const size_t n = static_cast<size_t>(period + 16);
+    hi.resize(n), lo.resize(n), scale.resize(n), shift.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t ch = i % c;
+      hi[i] = a.hi[ch], lo[i] = a.lo[ch], scale[i] = a.scale[ch], shift[i] = a.shift[ch];
+    }
+  }
+};
+
 int64_t planes(const BatchNormShape& s) { return s.batch * s.channels; }
 int64_t rows(const BatchNormShape& s) { return s.batch * s.spatial; }
 // Data with one value per (n, c) is channels-last whatever the flag says.
 bool rows_of_channels(const BatchNormShape& s) { return s.channels_last || s.spatial == 1; }
+
+#if NORMKIT_HAVE_AVX512
+// ---- AVX-512 versions of the loops above (same numerics) -----------------------------------
+
+NORMKIT_TARGET_AVX512 void sum_rows_of_channels_avx512(const float* x, int64_t begin, int64_t end,
+                                                       int64_t c, const double* shift, double* s1,
+                                                       double* s2) {
+  avx512::sum_rows_of_channels(x, begin, end, c, shift, s1, s2);
+}
+
+NORMKIT_TARGET_AVX512 void sum_planes_avx512(const float* x, int64_t begin, int64_t end, int64_t c,
+                                             int64_t spatial, ShiftedSums* sums) {
+  for (int64_t p = begin; p < end; ++p) {
+    avx512::accumulate_shifted(x + p * spatial, spatial, x[(p % c) * spatial], sums[p]);
+  }
+}
+
+template <bool kStream>
+NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t begin,
+                                               int64_t end, int64_t c, int64_t spatial,
+                                               const ChannelAffine* a) {
+  for (int64_t p = begin; p < end; ++p) {
+    const int64_t ch = p % c;
+    avx512::apply_run<false, false, kStream>(x + p * spatial, y + p * spatial, spatial, a->hi[ch],
+                                             a->lo[ch], a->scale[ch], a->shift[ch], nullptr,
+                                             nullptr);
+  }
+  if (kStream) _mm_sfence();
+}
+
+template <bool kStream>
+NORMKIT_TARGET_AVX512 void apply_periodic_avx512(const float* x, float* y, int64_t begin,
+                                                 int64_t end, const PeriodicAffine* a) {
+  avx512::apply_periodic<kStream>(x, y, begin, end, a->period, a->hi.data(), a->lo.data(),
+                                  a->scale.data(), a->shift.data());
+  if (kStream) _mm_sfence();
+}
+
+template <bool kStream>
+NORMKIT_TARGET_AVX512 void fused_channels_avx512(const float* x, float* y, int64_t begin,
+                                                 int64_t end, const BatchNormShape& s,
+                                                 const float* w, const float* b, double eps,
+                                                 double* mean, double* var) {
+  const int64_t c = s.channels, sp = s.spatial;
+  for (int64_t ch = begin; ch < end; ++ch) {
+    const float shift = x[ch * sp];
+    ShiftedSums acc;
+    for (int64_t n = 0; n < s.batch; ++n) {
+      avx512::accumulate_shifted_fast(x + (n * c + ch) * sp, sp, shift, acc);
+    }
+    if (!avx512::trust_fast_sums(acc, s.batch * sp)) {
+      acc = ShiftedSums{};
+      for (int64_t n = 0; n < s.batch; ++n) {
+        avx512::accumulate_shifted(x + (n * c + ch) * sp, sp, shift, acc);
+      }
+    }
+    const GroupStats st = finish_moments(acc, shift, s.batch * sp);
+    mean[ch] = st.mean;
+    var[ch] = st.var;
+    const double rstd = 1.0 / std::sqrt(st.var + eps);
+    const float scale = static_cast<float>(w ? rstd * w[ch] : rstd);
+    const SplitMean m = split_mean(st.mean);
+    for (int64_t n = 0; n < s.batch; ++n) {
+      const int64_t off = (n * c + ch) * sp;
+      avx512::apply_run<false, false, kStream>(x + off, y + off, sp, m.hi, m.lo, scale,
+                                               b ? b[ch] : 0.0f, nullptr, nullptr);
+    }
+  }
+  if (kStream) _mm_sfence();
+}
+#endif
 
 // ---- statistics -------------------------------------------------------------------------
 
@@ -57,6 +152,7 @@ void collect_rows_of_channels(const float* x, const BatchNormShape& s, double* m
   std::vector<double> partial(static_cast<size_t>(threads) * stride * 2, 0.0);
   parallel_for(threads, n, [&](int t, int64_t begin, int64_t end) {
     double* s1 = partial.data() + t * stride * 2;
+    NORMKIT_IF_AVX512(sum_rows_of_channels_avx512(x, begin, end, c, shift.data(), s1, s1 + stride))
     sum_rows_of_channels(x, begin, end, c, shift.data(), s1, s1 + stride);
   });
   for (int64_t i = 0; i < c; ++i) {
@@ -84,6 +180,7 @@ void collect_planes(const float* x, const BatchNormShape& s, double* mean, doubl
   const int64_t c = s.channels, p = planes(s);
   std::vector<ShiftedSums> sums(p);
   parallel_for(threads_for(p * s.spatial, kGrainValues), p, [&](int, int64_t begin, int64_t end) {
+    NORMKIT_IF_AVX512(sum_planes_avx512(x, begin, end, c, s.spatial, sums.data()))
     sum_planes(x, begin, end, c, s.spatial, sums.data());
   });
   for (int64_t i = 0; i < c; ++i) {
@@ -118,14 +215,35 @@ NORMKIT_DISPATCH void apply_planes(const float* x, float* y, int64_t begin, int6
 }
 
 void apply(const float* x, float* y, const BatchNormShape& s, const ChannelAffine& a) {
+  const int64_t numel = s.batch * s.channels * s.spatial;
+  const int threads = threads_for(numel, kGrainValues);
+#if NORMKIT_HAVE_AVX512
+  if (use_avx512()) {
+    const bool stream = numel * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;
+    if (rows_of_channels(s) && PeriodicAffine::period_for(s.channels) <= PeriodicAffine::kMaxPeriod) {
+      const PeriodicAffine pa(a);
+      const int64_t n = rows(s), c = s.channels;
+      parallel_for(threads, n, [&](int, int64_t b, int64_t e) {
+        if (stream) apply_periodic_avx512<true>(x, y, b * c, e * c, &pa);
+        else apply_periodic_avx512<false>(x, y, b * c, e * c, &pa);
+      });
+      return;
+    }
+    if (!rows_of_channels(s)) {
+      parallel_for(threads, planes(s), [&](int, int64_t b, int64_t e) {
+        if (stream) apply_planes_avx512<true>(x, y, b, e, s.channels, s.spatial, &a);
+        else apply_planes_avx512<false>(x, y, b, e, s.channels, s.spatial, &a);
+      });
+      return;
+    }
+  }
+#endif
   if (rows_of_channels(s)) {
-    const int64_t n = rows(s);
-    parallel_for(threads_for(n * s.channels, kGrainValues), n, [&](int, int64_t b, int64_t e) {
+    parallel_for(threads, rows(s), [&](int, int64_t b, int64_t e) {
       apply_rows_of_channels(x, y, b, e, s.channels, &a);
     });
   } else {
-    const int64_t p = planes(s);
-    parallel_for(threads_for(p * s.spatial, kGrainValues), p, [&](int, int64_t b, int64_t e) {
+    parallel_for(threads, planes(s), [&](int, int64_t b, int64_t e) {
       apply_planes(x, y, b, e, s.channels, s.spatial, &a);
     });
   }
@@ -182,8 +300,17 @@ void batch_norm_forward_training(const float* x, float* y, const BatchNormShape&
   std::vector<double> mean(c), var(c);
   const int threads = threads_for(count * c, kGrainValues);
   if (!rows_of_channels(s) && c >= threads) {
+    const bool stream = count * c * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;
     parallel_for(threads, c, [&](int, int64_t b, int64_t e) {
-      fused_channels(x, y, b, e, s, weight, bias, eps, mean.data(), var.data());
+      double* m = mean.data();
+      double* v = var.data();
+      if (stream) {
+        NORMKIT_IF_AVX512(fused_channels_avx512<true>(x, y, b, e, s, weight, bias, eps, m, v))
+        fused_channels(x, y, b, e, s, weight, bias, eps, m, v);
+      } else {
+        NORMKIT_IF_AVX512(fused_channels_avx512<false>(x, y, b, e, s, weight, bias, eps, m, v))
+        fused_channels(x, y, b, e, s, weight, bias, eps, m, v);
+      }
     });
   } else {
     batch_norm_collect_stats(x, s, mean.data(), var.data());

@@ -1,13 +1,35 @@
-// Runtime CPU dispatch, in one place. A hot function marked NORMKIT_DISPATCH is compiled once per
-// instruction set (AVX-512, AVX2, baseline x86-64 / SSE2) and the loader picks the best clone for
-// the running CPU (GCC target_clones, an ifunc). Helpers it calls are NORMKIT_INLINE, so they are
-// inlined into each clone and vectorized for its instruction set. No -march=native anywhere.
+// The vector helpers and the runtime CPU dispatch, in one place.
+//
+// Two tiers, picked at run time, never with -march=native:
+//  - NORMKIT_DISPATCH functions are plain C++ compiled per instruction set (AVX2, baseline
+//    x86-64/SSE2) by GCC target_clones; the loader picks the clone for the running CPU.
+//  - On CPUs with AVX-512 (F, DQ, BW, VL) the hot loops run hand-written AVX-512 versions
+//    (kernels/avx512.h), compiled with NORMKIT_TARGET_AVX512 and called only after a CPU check.
 #pragma once
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define NORMKIT_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
+#define NORMKIT_DISPATCH __attribute__((target_clones("avx2", "default")))
 #else
 #define NORMKIT_DISPATCH
+#endif
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define NORMKIT_HAVE_AVX512 1
+#define NORMKIT_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi2")))
+#else
+#define NORMKIT_HAVE_AVX512 0
+#define NORMKIT_TARGET_AVX512
+#endif
+
+// `NORMKIT_IF_AVX512(f(...)) g(...);` calls the AVX-512 f where it runs, else the portable g.
+#if NORMKIT_HAVE_AVX512
+#define NORMKIT_IF_AVX512(call) \
+  if (use_avx512()) {           \
+    call;                       \
+  } else
+#else
+#define NORMKIT_IF_AVX512(call)
 #endif
 
 #if defined(__GNUC__)
@@ -16,9 +38,21 @@
 #define NORMKIT_INLINE inline
 #endif
 
+#include <cstdint>
+
 namespace normkit {
 
-// Name of the clone NORMKIT_DISPATCH functions run on this CPU: "avx512f", "avx2" or "baseline".
+// True when the AVX-512 kernels run: the CPU and OS support them and NORMKIT_SIMD does not
+// ask for the portable path ("generic"). Read once.
+bool use_avx512();
+
+// The kernel path in use: "avx512", or the clone of the portable code: "avx2" or "baseline".
 const char* simd_path();
+
+// Outputs at least this large are written with streaming (non-temporal) stores on the AVX-512
+// path: they cannot stay in cache beside their input anyway (L2 is 1-2 MB a core, L3 a few MB
+// a core), and skipping the read-for-ownership of every output line saves a third of the
+// traffic of a read-once, write-once kernel.
+constexpr int64_t kStreamingStoreBytes = int64_t{8} << 20;
 
 }  // namespace normkit

@@ -1,0 +1,266 @@
+// Hand-written AVX-512 versions of the hot loops in kernels/moments.h. Same numerics: shifted
+// sums in double, the apply step in float with the mean split into hi and lo parts. Everything
+// here is compiled for AVX-512 only and is called only when use_avx512() says so.
+#pragma once
+
+#include "kernels/moments.h"
+#include "kernels/simd.h"
+
+#if NORMKIT_HAVE_AVX512
+// GCC 12's intrinsic headers self-initialize "undefined" vectors, which -Wmaybe-uninitialized
+// reports at every use; the diagnostic state at the header's own lines is what counts.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+
+#define NORMKIT_AVX512_INLINE NORMKIT_TARGET_AVX512 inline __attribute__((always_inline))
+
+namespace normkit::avx512 {
+
+NORMKIT_AVX512_INLINE __m512d cvt_pd(__m256 v) { return _mm512_cvtps_pd(v); }
+
+NORMKIT_AVX512_INLINE double hsum(__m512d v) {
+  const __m512d folded = _mm512_add_pd(v, _mm512_shuffle_f64x2(v, v, 0x4E));  // halves swapped
+  const __m256d h = _mm512_castpd512_pd256(folded);
+  const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+}
+
+NORMKIT_AVX512_INLINE __mmask16 first_lanes(int64_t n) {
+  return static_cast<__mmask16>((1u << n) - 1u);  // n in [0, 16)
+}
+
+// (x - shift) of 16 floats as two vectors of 8 doubles; lanes outside `mask` are 0.
+NORMKIT_AVX512_INLINE void widen_shifted(__m512 v, __m512d shift_lo, __m512d shift_hi,
+                                         __mmask16 mask, __m512d& lo, __m512d& hi) {
+  lo = _mm512_maskz_sub_pd(static_cast<__mmask8>(mask), cvt_pd(_mm512_castps512_ps256(v)),
+                           shift_lo);
+  hi = _mm512_maskz_sub_pd(static_cast<__mmask8>(mask >> 8),
+                           cvt_pd(_mm512_maskz_extractf32x8_ps(0xFF, v, 1)), shift_hi);
+}
+
+// Shifted sums of a contiguous run: four pairs of accumulators hide the add latency.
+NORMKIT_AVX512_INLINE void accumulate_shifted(const float* x, int64_t n, double shift,
+                                              ShiftedSums& acc) {
+  const __m512d sh = _mm512_set1_pd(shift);
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  __m512d q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    // vcvtps2pd straight from memory: no shuffle to split a 16-float vector.
+    const __m512d d0 = _mm512_sub_pd(cvt_pd(_mm256_loadu_ps(x + i)), sh);
+    const __m512d d1 = _mm512_sub_pd(cvt_pd(_mm256_loadu_ps(x + i + 8)), sh);
+    const __m512d d2 = _mm512_sub_pd(cvt_pd(_mm256_loadu_ps(x + i + 16)), sh);
+    const __m512d d3 = _mm512_sub_pd(cvt_pd(_mm256_loadu_ps(x + i + 24)), sh);
+    s0 = _mm512_add_pd(s0, d0);
+    q0 = _mm512_fmadd_pd(d0, d0, q0);
+    s1 = _mm512_add_pd(s1, d1);
+    q1 = _mm512_fmadd_pd(d1, d1, q1);
+    s2 = _mm512_add_pd(s2, d2);
+    q2 = _mm512_fmadd_pd(d2, d2, q2);
+    s3 = _mm512_add_pd(s3, d3);
+    q3 = _mm512_fmadd_pd(d3, d3, q3);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : first_lanes(n - i);
+    __m512d d0, d1;
+    widen_shifted(_mm512_maskz_loadu_ps(m, x + i), sh, sh, m, d0, d1);
+    s0 = _mm512_add_pd(s0, d0);
+    q0 = _mm512_fmadd_pd(d0, d0, q0);
+    s1 = _mm512_add_pd(s1, d1);
+    q1 = _mm512_fmadd_pd(d1, d1, q1);
+  }
+  acc.s1 += hsum(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+  acc.s2 += hsum(_mm512_add_pd(_mm512_add_pd(q0, q1), _mm512_add_pd(q2, q3)));
+}
+
+// Faster shifted sums for the statistics of long runs: (x - shift) and its square are summed in
+// float over 8 values per lane, then each partial is widened and added in double. That halves
+// the arithmetic of accumulate_shifted. The float partials lose accuracy only when the shift is
+// far from the mean (relative to the spread), when squares overflow (|x - shift| > 1e19) or
+// underflow (|x - shift| < 1e-19); trust_fast_sums() detects each case and the caller redoes the
+// run with accumulate_shifted. `shift` must be a value of the data (so constant runs give 0).
+NORMKIT_AVX512_INLINE void accumulate_shifted_fast(const float* x, int64_t n, float shift,
+                                                   ShiftedSums& acc) {
+  const __m512 sh = _mm512_set1_ps(shift);
+  __m512d s_lo = _mm512_setzero_pd(), s_hi = s_lo, q_lo = s_lo, q_hi = s_lo;
+  int64_t i = 0;
+  for (; i + 128 <= n; i += 128) {
+    __m512 sa = _mm512_setzero_ps(), sb = sa, qa = sa, qb = sa;
+    for (int k = 0; k < 128; k += 32) {
+      const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(x + i + k), sh);
+      const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + k + 16), sh);
+      sa = _mm512_add_ps(sa, d0);
+      qa = _mm512_fmadd_ps(d0, d0, qa);
+      sb = _mm512_add_ps(sb, d1);
+      qb = _mm512_fmadd_ps(d1, d1, qb);
+    }
+    const __m512 s = _mm512_add_ps(sa, sb), q = _mm512_add_ps(qa, qb);
+    s_lo = _mm512_add_pd(s_lo, cvt_pd(_mm512_castps512_ps256(s)));
+    s_hi = _mm512_add_pd(s_hi, cvt_pd(_mm512_extractf32x8_ps(s, 1)));
+    q_lo = _mm512_add_pd(q_lo, cvt_pd(_mm512_castps512_ps256(q)));
+    q_hi = _mm512_add_pd(q_hi, cvt_pd(_mm512_extractf32x8_ps(q, 1)));
+  }
+  acc.s1 += hsum(_mm512_add_pd(s_lo, s_hi));
+  acc.s2 += hsum(_mm512_add_pd(q_lo, q_hi));
+  if (i < n) avx512::accumulate_shifted(x + i, n - i, static_cast<double>(shift), acc);
+}
+
+// Whether sums from accumulate_shifted_fast are as good as exact ones for normalization: finite,
+// a variance well above underflow, and a shift within 3 standard deviations of the mean (the
+// float partials' error grows with (shift - mean)^2).
+NORMKIT_INLINE bool trust_fast_sums(const ShiftedSums& acc, int64_t count) {
+  const double m1 = acc.s1 / static_cast<double>(count);
+  const double var = acc.s2 / static_cast<double>(count) - m1 * m1;
+  return std::isfinite(acc.s2) && var > 1e-30 && m1 * m1 <= 9 * var;
+}
+
+// One output vector: ((x - hi) - lo) * scale, then * w + b, * w + shift, + b or + shift.
+template <bool kWeight, bool kBias>
+NORMKIT_AVX512_INLINE __m512 normalize(__m512 x, __m512 hi, __m512 lo, __m512 scale, __m512 w,
+                                       __m512 b, __m512 shift) {
+  const __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(x, hi), lo), scale);
+  if constexpr (kWeight) return _mm512_fmadd_ps(v, w, kBias ? b : shift);
+  return _mm512_add_ps(v, kBias ? b : shift);
+}
+
+template <bool kWeight, bool kBias>
+NORMKIT_AVX512_INLINE void apply_masked(const float* x, float* y, const float* w, const float* b,
+                                        int64_t i, __mmask16 m, __m512 hi, __m512 lo,
+                                        __m512 scale, __m512 shift) {
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 wv = kWeight ? _mm512_maskz_loadu_ps(m, w + i) : zero;
+  const __m512 bv = kBias ? _mm512_maskz_loadu_ps(m, b + i) : zero;
+  _mm512_mask_storeu_ps(
+      y + i, m,
+      normalize<kWeight, kBias>(_mm512_maskz_loadu_ps(m, x + i), hi, lo, scale, wv, bv, shift));
+}
+
+// Elements before the first 64-byte boundary of y (all of them when there is none in range).
+NORMKIT_AVX512_INLINE int64_t unaligned_head(const float* y) {
+  return static_cast<int64_t>(((64 - (reinterpret_cast<uintptr_t>(y) & 63)) & 63) / sizeof(float));
+}
+
+// y = ((x - hi) - lo) * scale (* w[i]) + (b[i] or shift) over a contiguous run. With kStream
+// the 64-byte-aligned middle is written with streaming stores; head and tail with masks.
+template <bool kWeight, bool kBias, bool kStream>
+NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, float mean_hi,
+                                     float mean_lo, float scale, float shift, const float* w,
+                                     const float* b) {
+  const __m512 vh = _mm512_set1_ps(mean_hi), vl = _mm512_set1_ps(mean_lo);
+  const __m512 vs = _mm512_set1_ps(scale), vsh = _mm512_set1_ps(shift);
+  const __m512 zero = _mm512_setzero_ps();
+  int64_t i = 0;
+  if constexpr (kStream) {
+    const int64_t head = unaligned_head(y);
+    if (head > 0 && head < n) {
+      apply_masked<kWeight, kBias>(x, y, w, b, 0, first_lanes(head), vh, vl, vs, vsh);
+      i = head;
+    }
+  }
+  for (; i + 16 <= n; i += 16) {
+    const __m512 wv = kWeight ? _mm512_loadu_ps(w + i) : zero;
+    const __m512 bv = kBias ? _mm512_loadu_ps(b + i) : zero;
+    const __m512 v = normalize<kWeight, kBias>(_mm512_loadu_ps(x + i), vh, vl, vs, wv, bv, vsh);
+    if constexpr (kStream) {
+      _mm512_stream_ps(y + i, v);
+    } else {
+      _mm512_storeu_ps(y + i, v);
+    }
+  }
+  if (i < n) apply_masked<kWeight, kBias>(x, y, w, b, i, first_lanes(n - i), vh, vl, vs, vsh);
+}
+
+// Column sums of channels-last rows [begin, end) of `c` channels into s1[c], s2[c]. Cache
+// tiling: a block of rows (~16 KB, L1) is swept once per 32-channel tile whose sums live in
+// registers, so each value costs a load, a widen and two adds; the sums touch memory once per
+// block.
+NORMKIT_AVX512_INLINE void sum_rows_of_channels(const float* x, int64_t begin, int64_t end,
+                                                int64_t c, const double* shift, double* s1,
+                                                double* s2) {
+  constexpr int64_t kBlockBytes = 16 << 10;
+  const int64_t block_rows = c * 4 >= kBlockBytes ? 1 : kBlockBytes / (c * 4);
+  for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
+    const int64_t r1 = r0 + block_rows < end ? r0 + block_rows : end;
+    for (int64_t c0 = 0; c0 < c; c0 += 32) {
+      const int64_t left = c - c0;
+      const __mmask16 m0 = left >= 16 ? 0xFFFF : first_lanes(left);
+      const __mmask16 m1 = left >= 32 ? 0xFFFF : left > 16 ? first_lanes(left - 16) : 0;
+      const __mmask8 k[4] = {static_cast<__mmask8>(m0), static_cast<__mmask8>(m0 >> 8),
+                             static_cast<__mmask8>(m1), static_cast<__mmask8>(m1 >> 8)};
+      __m512d sh[4], a[4], q[4];
+      for (int j = 0; j < 4; ++j) {
+        sh[j] = _mm512_maskz_loadu_pd(k[j], shift + c0 + 8 * j);
+        a[j] = _mm512_maskz_loadu_pd(k[j], s1 + c0 + 8 * j);
+        q[j] = _mm512_maskz_loadu_pd(k[j], s2 + c0 + 8 * j);
+      }
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * c + c0;
+        __m512d d[4];
+        widen_shifted(_mm512_maskz_loadu_ps(m0, xr), sh[0], sh[1], m0, d[0], d[1]);
+        if (m1) widen_shifted(_mm512_maskz_loadu_ps(m1, xr + 16), sh[2], sh[3], m1, d[2], d[3]);
+        else d[2] = d[3] = _mm512_setzero_pd();
+        for (int j = 0; j < 4; ++j) {
+          a[j] = _mm512_add_pd(a[j], d[j]);
+          q[j] = _mm512_fmadd_pd(d[j], d[j], q[j]);
+        }
+      }
+      for (int j = 0; j < 4; ++j) {
+        _mm512_mask_storeu_pd(s1 + c0 + 8 * j, k[j], a[j]);
+        _mm512_mask_storeu_pd(s2 + c0 + 8 * j, k[j], q[j]);
+      }
+    }
+  }
+}
+
+// Channels-last apply over the flat run [begin, end) of elements: the parameters repeat with
+// period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
+// values so a vector starting anywhere in the period reads straight through. Vectorizes across
+// rows for any channel count and keeps the streaming stores 64-byte aligned.
+NORMKIT_AVX512_INLINE __m512 apply_at(const float* x, int64_t at, int64_t pos, __mmask16 m,
+                                      const float* hi, const float* lo, const float* scale,
+                                      const float* shift) {
+  const __m512 v = _mm512_maskz_loadu_ps(m, x + at);
+  return _mm512_fmadd_ps(
+      _mm512_sub_ps(_mm512_sub_ps(v, _mm512_loadu_ps(hi + pos)), _mm512_loadu_ps(lo + pos)),
+      _mm512_loadu_ps(scale + pos), _mm512_loadu_ps(shift + pos));
+}
+
+template <bool kStream>
+NORMKIT_AVX512_INLINE void apply_periodic(const float* x, float* y, int64_t begin, int64_t end,
+                                          int64_t period, const float* hi, const float* lo,
+                                          const float* scale, const float* shift) {
+  int64_t i = begin;
+  int64_t p = begin % period;
+  if constexpr (kStream) {
+    const int64_t head = unaligned_head(y + i);
+    if (head > 0 && head < end - i) {
+      const __mmask16 m = first_lanes(head);
+      _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, lo, scale, shift));
+      i += head;
+      p += head;
+      if (p >= period) p -= period;
+    }
+  }
+  for (; i + 16 <= end; i += 16) {
+    const __m512 v = apply_at(x, i, p, 0xFFFF, hi, lo, scale, shift);
+    if constexpr (kStream) {
+      _mm512_stream_ps(y + i, v);
+    } else {
+      _mm512_storeu_ps(y + i, v);
+    }
+    p += 16;
+    if (p >= period) p -= period;
+  }
+  if (i < end) {
+    const __mmask16 m = first_lanes(end - i);
+    _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, lo, scale, shift));
+  }
+}
+
+}  // namespace normkit::avx512
+
+#endif  // NORMKIT_HAVE_AVX512

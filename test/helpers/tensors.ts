@@ -1,0 +1,170 @@
+// Shared test helpers: layouts, closeness, error checks and child processes.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { expect } from 'chai';
+import { mismatches } from './conformance';
+
+/** The repository root (this file runs from build-test/test/helpers). */
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+export function prod(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Logical (N, C, ...spatial) data stored channels-first -> the same values stored (N, ...spatial, C). */
+export function toChannelsLast(data: Float32Array, shape: readonly number[]): Float32Array {
+  const [n, c] = shape;
+  const s = prod(shape.slice(2));
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < c; j++) {
+      for (let k = 0; k < s; k++) out[(i * s + k) * c + j] = data[(i * c + j) * s + k];
+    }
+  }
+  return out;
+}
+
+/** The inverse of {@link toChannelsLast}. */
+export function toChannelsFirst(data: Float32Array, shape: readonly number[]): Float32Array {
+  const [n, c] = shape;
+  const s = prod(shape.slice(2));
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < c; j++) {
+      for (let k = 0; k < s; k++) out[(i * c + j) * s + k] = data[(i * s + k) * c + j];
+    }
+  }
+  return out;
+}
+
+export interface Tolerance {
+  abs: number;
+  rel: number;
+}
+
+export const TOL: Tolerance = { abs: 1e-5, rel: 1e-5 };
+
+/** Every value within `abs + rel * |expected|`; NaN must match NaN, infinities must be equal. */
+export function expectClose(
+  got: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance = TOL,
+  label = 'values',
+): void {
+  expect(mismatches(got, expected, tol), `${label} mismatches`).to.deep.equal([]);
+}
+
+/** Exact equality, element by element, with -0 equal to 0 and NaN equal to NaN. */
+export function expectSameValues(got: ArrayLike<number>, expected: ArrayLike<number>, label = 'values'): void {
+  expect(got.length, `${label} length`).to.equal(expected.length);
+  const bad: string[] = [];
+  for (let i = 0; i < expected.length && bad.length < 5; i++) {
+    const same = Number.isNaN(expected[i]) ? Number.isNaN(got[i]) : got[i] === expected[i];
+    if (!same) bad.push(`[${i}] got ${got[i]}, expected ${expected[i]}`);
+  }
+  expect(bad, `${label} differ`).to.deep.equal([]);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Calls `fn`, which must throw an instance of `kind` worded
+ * `Expected <what> for <argument>, but received <value>`; returns the error.
+ */
+export function expectInvalid(fn: () => unknown, kind: typeof TypeError | typeof RangeError, argument: string): Error {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected a ${kind.name} for ${argument}`).to.be.instanceOf(kind);
+  const message = (error as Error).message;
+  expect(message).to.match(new RegExp(`^Expected .+ for ${escapeRegExp(argument)}, but received .+`));
+  return error as Error;
+}
+
+/** Copies of arrays, to check afterwards that nothing changed them. */
+export function snapshot(arrays: ReadonlyArray<Float32Array | null | undefined>): Array<Float32Array | null> {
+  return arrays.map((a) => (a ? a.slice() : null));
+}
+
+export function expectUnchanged(
+  arrays: ReadonlyArray<Float32Array | null | undefined>,
+  before: ReadonlyArray<Float32Array | null>,
+  label = 'array',
+): void {
+  arrays.forEach((a, i) => {
+    if (a) expectSameValues(a, before[i]!, `${label} ${i}`);
+  });
+}
+
+export interface ChildResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <args>` from the repository root with `env` added to a copy of this process's
+ * environment from which normkit's own variables are removed (`undefined` removes a key).
+ */
+export function runNode(args: readonly string[], env: Record<string, string | undefined> = {}): ChildResult {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.NORMKIT_BACKEND;
+  delete childEnv.NORMKIT_NUM_THREADS;
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const r = spawnSync(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A `node -e` script that records process warnings, runs `body` (which sees `nk`, the package
+ * required by path, and may set `result`), and prints `{ result, warnings }` as JSON once the
+ * warnings (emitted on the next tick) have arrived.
+ */
+export function childScript(body: string, before = ''): string {
+  return [
+    'const warnings = [];',
+    "process.on('warning', (w) => warnings.push({ name: w.name, code: w.code, message: w.message }));",
+    before,
+    `const nk = require(${JSON.stringify(REPO_ROOT)});`,
+    'let result = null;',
+    body,
+    'setImmediate(() => console.log(JSON.stringify({ result, warnings })));',
+  ].join('\n');
+}
+
+export interface ChildReport<T> {
+  result: T;
+  warnings: Array<{ name: string; code?: string; message: string }>;
+}
+
+/** Parses the last stdout line of a {@link childScript} run, failing with the child's stderr. */
+export function parseReport<T>(r: ChildResult): ChildReport<T> {
+  expect(r.status, `child exited with ${r.status}: ${r.stderr}`).to.equal(0);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as ChildReport<T>;
+}
+
+/** Whether the compiled addon loads in this process (independently of NORMKIT_BACKEND). */
+export function loadRawAddon(): Record<string, (...args: unknown[]) => unknown> | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => unknown;
+    return bindings({ bindings: 'normkit', module_root: REPO_ROOT }) as Record<string, (...args: unknown[]) => unknown>;
+  } catch {
+    return null;
+  }
+}
