@@ -118,25 +118,27 @@ NORMKIT_INLINE bool trust_fast_sums(const ShiftedSums& acc, int64_t count) {
   return std::isfinite(acc.s2) && var > 1e-30 && m1 * m1 <= 9 * var;
 }
 
-// One output vector: ((x - hi) - lo) * scale, then * w + b, * w + shift, + b or + shift.
+// One output vector: (x - hi) * scale + offset, then * w + b, * w, or + b.
 template <bool kWeight, bool kBias>
-NORMKIT_AVX512_INLINE __m512 normalize(__m512 x, __m512 hi, __m512 lo, __m512 scale, __m512 w,
-                                       __m512 b, __m512 shift) {
-  const __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(x, hi), lo), scale);
-  if constexpr (kWeight) return _mm512_fmadd_ps(v, w, kBias ? b : shift);
-  return _mm512_add_ps(v, kBias ? b : shift);
+NORMKIT_AVX512_INLINE __m512 normalize(__m512 x, __m512 hi, __m512 scale, __m512 offset, __m512 w,
+                                       __m512 b) {
+  const __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(x, hi), scale, offset);
+  if constexpr (kWeight && kBias) return _mm512_fmadd_ps(v, w, b);
+  if constexpr (kWeight) return _mm512_mul_ps(v, w);
+  if constexpr (kBias) return _mm512_add_ps(v, b);
+  return v;
 }
 
 template <bool kWeight, bool kBias>
 NORMKIT_AVX512_INLINE void apply_masked(const float* x, float* y, const float* w, const float* b,
-                                        int64_t i, __mmask16 m, __m512 hi, __m512 lo,
-                                        __m512 scale, __m512 shift) {
+                                        int64_t i, __mmask16 m, __m512 hi, __m512 scale,
+                                        __m512 offset) {
   const __m512 zero = _mm512_setzero_ps();
   const __m512 wv = kWeight ? _mm512_maskz_loadu_ps(m, w + i) : zero;
   const __m512 bv = kBias ? _mm512_maskz_loadu_ps(m, b + i) : zero;
   _mm512_mask_storeu_ps(
       y + i, m,
-      normalize<kWeight, kBias>(_mm512_maskz_loadu_ps(m, x + i), hi, lo, scale, wv, bv, shift));
+      normalize<kWeight, kBias>(_mm512_maskz_loadu_ps(m, x + i), hi, scale, offset, wv, bv));
 }
 
 // Elements before the first 64-byte boundary of y (all of them when there is none in range).
@@ -144,34 +146,33 @@ NORMKIT_AVX512_INLINE int64_t unaligned_head(const float* y) {
   return static_cast<int64_t>(((64 - (reinterpret_cast<uintptr_t>(y) & 63)) & 63) / sizeof(float));
 }
 
-// y = ((x - hi) - lo) * scale (* w[i]) + (b[i] or shift) over a contiguous run. With kStream
-// the 64-byte-aligned middle is written with streaming stores; head and tail with masks.
+// y = (x - hi) * scale + offset (then * w[i], + b[i]) over a contiguous run. With kStream the
+// 64-byte-aligned middle is written with streaming stores; head and tail with masks.
 template <bool kWeight, bool kBias, bool kStream>
-NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, float mean_hi,
-                                     float mean_lo, float scale, float shift, const float* w,
+NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, Affine f, const float* w,
                                      const float* b) {
-  const __m512 vh = _mm512_set1_ps(mean_hi), vl = _mm512_set1_ps(mean_lo);
-  const __m512 vs = _mm512_set1_ps(scale), vsh = _mm512_set1_ps(shift);
+  const __m512 hi = _mm512_set1_ps(f.hi), scale = _mm512_set1_ps(f.scale);
+  const __m512 offset = _mm512_set1_ps(f.offset);
   const __m512 zero = _mm512_setzero_ps();
   int64_t i = 0;
   if constexpr (kStream) {
     const int64_t head = unaligned_head(y);
     if (head > 0 && head < n) {
-      apply_masked<kWeight, kBias>(x, y, w, b, 0, first_lanes(head), vh, vl, vs, vsh);
+      apply_masked<kWeight, kBias>(x, y, w, b, 0, first_lanes(head), hi, scale, offset);
       i = head;
     }
   }
   for (; i + 16 <= n; i += 16) {
     const __m512 wv = kWeight ? _mm512_loadu_ps(w + i) : zero;
     const __m512 bv = kBias ? _mm512_loadu_ps(b + i) : zero;
-    const __m512 v = normalize<kWeight, kBias>(_mm512_loadu_ps(x + i), vh, vl, vs, wv, bv, vsh);
+    const __m512 v = normalize<kWeight, kBias>(_mm512_loadu_ps(x + i), hi, scale, offset, wv, bv);
     if constexpr (kStream) {
       _mm512_stream_ps(y + i, v);
     } else {
       _mm512_storeu_ps(y + i, v);
     }
   }
-  if (i < n) apply_masked<kWeight, kBias>(x, y, w, b, i, first_lanes(n - i), vh, vl, vs, vsh);
+  if (i < n) apply_masked<kWeight, kBias>(x, y, w, b, i, first_lanes(n - i), hi, scale, offset);
 }
 
 // Column sums of channels-last rows [begin, end) of `c` channels into s1[c], s2[c]. Cache
@@ -221,32 +222,33 @@ NORMKIT_AVX512_INLINE void sum_rows_of_channels(const float* x, int64_t begin, i
 // values so a vector starting anywhere in the period reads straight through. Vectorizes across
 // rows for any channel count and keeps the streaming stores 64-byte aligned.
 NORMKIT_AVX512_INLINE __m512 apply_at(const float* x, int64_t at, int64_t pos, __mmask16 m,
-                                      const float* hi, const float* lo, const float* scale,
-                                      const float* shift) {
-  const __m512 v = _mm512_maskz_loadu_ps(m, x + at);
-  return _mm512_fmadd_ps(
-      _mm512_sub_ps(_mm512_sub_ps(v, _mm512_loadu_ps(hi + pos)), _mm512_loadu_ps(lo + pos)),
-      _mm512_loadu_ps(scale + pos), _mm512_loadu_ps(shift + pos));
+                                      const float* hi, const float* scale, const float* offset) {
+  return _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + at), _mm512_loadu_ps(hi + pos)),
+                         _mm512_loadu_ps(scale + pos), _mm512_loadu_ps(offset + pos));
 }
 
+// Channels-last apply over the flat run [begin, end) of elements: the parameters repeat with
+// period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
+// values so a vector starting anywhere in the period reads straight through. Vectorizes across
+// rows for any channel count and keeps the streaming stores 64-byte aligned.
 template <bool kStream>
 NORMKIT_AVX512_INLINE void apply_periodic(const float* x, float* y, int64_t begin, int64_t end,
-                                          int64_t period, const float* hi, const float* lo,
-                                          const float* scale, const float* shift) {
+                                          int64_t period, const float* hi, const float* scale,
+                                          const float* offset) {
   int64_t i = begin;
   int64_t p = begin % period;
   if constexpr (kStream) {
     const int64_t head = unaligned_head(y + i);
     if (head > 0 && head < end - i) {
       const __mmask16 m = first_lanes(head);
-      _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, lo, scale, shift));
+      _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
       i += head;
       p += head;
       if (p >= period) p -= period;
     }
   }
   for (; i + 16 <= end; i += 16) {
-    const __m512 v = apply_at(x, i, p, 0xFFFF, hi, lo, scale, shift);
+    const __m512 v = apply_at(x, i, p, 0xFFFF, hi, scale, offset);
     if constexpr (kStream) {
       _mm512_stream_ps(y + i, v);
     } else {
@@ -257,7 +259,7 @@ NORMKIT_AVX512_INLINE void apply_periodic(const float* x, float* y, int64_t begi
   }
   if (i < end) {
     const __mmask16 m = first_lanes(end - i);
-    _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, lo, scale, shift));
+    _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
   }
 }
 

@@ -17,37 +17,37 @@ constexpr int64_t kGrainValues = int64_t{1} << 15;
 // Per-thread partial sums are padded to a whole number of 64-byte lines (no false sharing).
 constexpr int64_t kDoublesPerLine = 8;
 
-// Per-channel parameters of the apply step: y = ((x - hi) - lo) * scale + shift.
+// Per-channel parameters of the apply step: y = (x - hi) * scale + offset (see Affine).
 struct ChannelAffine {
-  std::vector<float> hi, lo, scale, shift;
-  explicit ChannelAffine(int64_t c) : hi(c), lo(c), scale(c), shift(c) {}
-  void set(int64_t c, double mean, double rstd, const float* w, const float* b) {
-    const SplitMean m = split_mean(mean);
-    hi[c] = m.hi;
-    lo[c] = m.lo;
-    scale[c] = static_cast<float>(w ? rstd * w[c] : rstd);
-    shift[c] = b ? b[c] : 0.0f;
-  }
+  std::vector<float> hi, scale, offset;
+  explicit ChannelAffine(int64_t c) : hi(c), scale(c), offset(c) {}
+  Affine operator[](int64_t c) const { return {hi[c], scale[c], offset[c]}; }
+  void set(int64_t c, Affine f) { hi[c] = f.hi, scale[c] = f.scale, offset[c] = f.offset; }
 };
+
+// The affine form of channel c: (x - mean) * rstd * w + b.
+Affine channel_form(double mean, double rstd, const float* w, const float* b, int64_t c) {
+  return affine_form(mean, w ? rstd * w[c] : rstd, b ? b[c] : 0.0);
+}
 
 // Channels-last parameters repeated over a period that is a multiple of both the channel count
 // and the 16-float vector, plus 16 values of wrap-around, so the AVX-512 apply can run over a
 // flat range of rows without per-row tails (see avx512::apply_periodic).
 struct PeriodicAffine {
   int64_t period = 0;
-  std::vector<float> hi, lo, scale, shift;
-  // Longest period worth building (4 arrays of this many floats); beyond it, rows are applied
-  // one at a time.
+  std::vector<float> hi, scale, offset;
+  // Longest period worth building (3 arrays of this many floats, 64 KB each); beyond it, rows
+  // are applied one at a time.
   static constexpr int64_t kMaxPeriod = int64_t{1} << 14;
-  static int64_t period_for(int64_t c) { return c % 16 == 0 ? c : c * (16 / std::gcd<int64_t>(c, 16)); }
+  static int64_t period_for(int64_t c) { return c * (16 / std::gcd<int64_t>(c, 16)); }
   explicit PeriodicAffine(const ChannelAffine& a) {
     const int64_t c = static_cast<int64_t>(a.hi.size());
     period = period_for(c);
     const size_t n = static_cast<size_t>(period + 16);
-    hi.resize(n), lo.resize(n), scale.resize(n), shift.resize(n);
+    hi.resize(n), scale.resize(n), offset.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const size_t ch = i % c;
-      hi[i] = a.hi[ch], lo[i] = a.lo[ch], scale[i] = a.scale[ch], shift[i] = a.shift[ch];
+      hi[i] = a.hi[ch], scale[i] = a.scale[ch], offset[i] = a.offset[ch];
     }
   }
 };
@@ -79,9 +79,8 @@ NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t
                                                const ChannelAffine* a) {
   for (int64_t p = begin; p < end; ++p) {
     const int64_t ch = p % c;
-    avx512::apply_run<false, false, kStream>(x + p * spatial, y + p * spatial, spatial, a->hi[ch],
-                                             a->lo[ch], a->scale[ch], a->shift[ch], nullptr,
-                                             nullptr);
+    avx512::apply_run<false, false, kStream>(x + p * spatial, y + p * spatial, spatial, (*a)[ch],
+                                             nullptr, nullptr);
   }
   if (kStream) _mm_sfence();
 }
@@ -89,8 +88,8 @@ NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t
 template <bool kStream>
 NORMKIT_TARGET_AVX512 void apply_periodic_avx512(const float* x, float* y, int64_t begin,
                                                  int64_t end, const PeriodicAffine* a) {
-  avx512::apply_periodic<kStream>(x, y, begin, end, a->period, a->hi.data(), a->lo.data(),
-                                  a->scale.data(), a->shift.data());
+  avx512::apply_periodic<kStream>(x, y, begin, end, a->period, a->hi.data(), a->scale.data(),
+                                  a->offset.data());
   if (kStream) _mm_sfence();
 }
 
@@ -115,13 +114,10 @@ NORMKIT_TARGET_AVX512 void fused_channels_avx512(const float* x, float* y, int64
     const GroupStats st = finish_moments(acc, shift, s.batch * sp);
     mean[ch] = st.mean;
     var[ch] = st.var;
-    const double rstd = 1.0 / std::sqrt(st.var + eps);
-    const float scale = static_cast<float>(w ? rstd * w[ch] : rstd);
-    const SplitMean m = split_mean(st.mean);
+    const Affine f = channel_form(st.mean, 1.0 / std::sqrt(st.var + eps), w, b, ch);
     for (int64_t n = 0; n < s.batch; ++n) {
       const int64_t off = (n * c + ch) * sp;
-      avx512::apply_run<false, false, kStream>(x + off, y + off, sp, m.hi, m.lo, scale,
-                                               b ? b[ch] : 0.0f, nullptr, nullptr);
+      avx512::apply_run<false, false, kStream>(x + off, y + off, sp, f, nullptr, nullptr);
     }
   }
   if (kStream) _mm_sfence();
@@ -200,8 +196,7 @@ void collect_planes(const float* x, const BatchNormShape& s, double* mean, doubl
 NORMKIT_DISPATCH void apply_rows_of_channels(const float* x, float* y, int64_t begin, int64_t end,
                                              int64_t c, const ChannelAffine* a) {
   for (int64_t r = begin; r < end; ++r) {
-    apply_channels(x + r * c, y + r * c, c, a->hi.data(), a->lo.data(), a->scale.data(),
-                   a->shift.data());
+    apply_channels(x + r * c, y + r * c, c, a->hi.data(), a->scale.data(), a->offset.data());
   }
 }
 
@@ -209,8 +204,7 @@ NORMKIT_DISPATCH void apply_planes(const float* x, float* y, int64_t begin, int6
                                    int64_t spatial, const ChannelAffine* a) {
   for (int64_t p = begin; p < end; ++p) {
     const int64_t ch = p % c;
-    apply_plane(x + p * spatial, y + p * spatial, spatial, {a->hi[ch], a->lo[ch]}, a->scale[ch],
-                a->shift[ch]);
+    apply_plane(x + p * spatial, y + p * spatial, spatial, (*a)[ch]);
   }
 }
 
@@ -263,13 +257,10 @@ NORMKIT_DISPATCH void fused_channels(const float* x, float* y, int64_t begin, in
     const GroupStats st = finish_moments(acc, shift, s.batch * sp);
     mean[ch] = st.mean;
     var[ch] = st.var;
-    const double rstd = 1.0 / std::sqrt(st.var + eps);
-    const float scale = static_cast<float>(w ? rstd * w[ch] : rstd);
-    const float shift_out = b ? b[ch] : 0.0f;
-    const SplitMean m = split_mean(st.mean);
+    const Affine f = channel_form(st.mean, 1.0 / std::sqrt(st.var + eps), w, b, ch);
     for (int64_t n = 0; n < s.batch; ++n) {
       const int64_t off = (n * c + ch) * sp;
-      apply_plane(x + off, y + off, sp, m, scale, shift_out);
+      apply_plane(x + off, y + off, sp, f);
     }
   }
 }
@@ -315,7 +306,9 @@ void batch_norm_forward_training(const float* x, float* y, const BatchNormShape&
   } else {
     batch_norm_collect_stats(x, s, mean.data(), var.data());
     ChannelAffine a(c);
-    for (int64_t i = 0; i < c; ++i) a.set(i, mean[i], 1.0 / std::sqrt(var[i] + eps), weight, bias);
+    for (int64_t i = 0; i < c; ++i) {
+      a.set(i, channel_form(mean[i], 1.0 / std::sqrt(var[i] + eps), weight, bias, i));
+    }
     apply(x, y, s, a);
   }
   const double unbias = count > 1 ? static_cast<double>(count) / (count - 1) : 1.0;
@@ -334,7 +327,8 @@ void batch_norm_forward_eval(const float* x, float* y, const BatchNormShape& s, 
   if (c <= 0 || rows(s) <= 0) return;
   ChannelAffine a(c);
   for (int64_t i = 0; i < c; ++i) {
-    a.set(i, running_mean[i], 1.0 / std::sqrt(static_cast<double>(running_var[i]) + eps), weight, bias);
+    const double rstd = 1.0 / std::sqrt(static_cast<double>(running_var[i]) + eps);
+    a.set(i, channel_form(running_mean[i], rstd, weight, bias, i));
   }
   apply(x, y, s, a);
 }

@@ -49,8 +49,6 @@ NORMKIT_INLINE void accumulate_shifted(const float* x, int64_t n, double shift, 
   acc.s2 += s2;
 }
 
-// What the apply step needs for one group: y = ((x - mean_hi) - mean_lo) * rstd * w + b.
-// The mean is split into two floats so the subtraction keeps double's accuracy in float math.
 struct GroupStats {
   double mean = 0;
   double var = 0;  // biased
@@ -69,42 +67,48 @@ NORMKIT_INLINE GroupStats finish_moments(const ShiftedSums& acc, double shift, i
   return st;
 }
 
-struct SplitMean {
+// The apply step of one group: y = (x - hi) * scale + offset, with hi the float nearest the
+// mean. x - hi is exact for data near the mean (Sterbenz), so data with a large common offset
+// (mean 1e4, spread 1e-2) keeps its digits; the rest of the mean, (mean - hi) * scale, is folded
+// into offset in double. The plain x * scale + shift form would cancel those digits away.
+struct Affine {
   float hi;
-  float lo;
+  float scale;
+  float offset;
 };
 
-NORMKIT_INLINE SplitMean split_mean(double mean) {
+// y = (x - mean) * scale + shift in the form above.
+NORMKIT_INLINE Affine affine_form(double mean, double scale, double shift) {
   const float hi = static_cast<float>(mean);
-  return {hi, std::isfinite(hi) ? static_cast<float>(mean - static_cast<double>(hi)) : 0.0f};
+  const double lo = std::isfinite(hi) ? mean - static_cast<double>(hi) : 0.0;
+  return {hi, static_cast<float>(scale), static_cast<float>(shift - lo * scale)};
 }
 
-// y[i] = ((x[i] - hi) - lo) * scale * w[i] + b[i]: one group with per-element affine parameters
-// (LayerNorm). Template flags remove the per-element branch on absent weight or bias.
+// y[i] = ((x[i] - hi) * scale + offset) * w[i] + b[i]: a LayerNorm row. Template flags remove
+// the per-element branch on absent weight or bias.
 template <bool kWeight, bool kBias>
-NORMKIT_INLINE void apply_row(const float* x, float* y, int64_t n, SplitMean m, float scale,
-                              const float* w, const float* b) {
+NORMKIT_INLINE void apply_row(const float* x, float* y, int64_t n, Affine f, const float* w,
+                              const float* b) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
-    float v = ((x[i] - m.hi) - m.lo) * scale;
+    float v = (x[i] - f.hi) * f.scale + f.offset;
     if constexpr (kWeight) v *= w[i];
     if constexpr (kBias) v += b[i];
     y[i] = v;
   }
 }
 
-// y[i] = ((x[i] - hi) - lo) * scale + shift: one group with scalar parameters (a BatchNorm plane).
-NORMKIT_INLINE void apply_plane(const float* x, float* y, int64_t n, SplitMean m, float scale,
-                                float shift) {
+// y[i] = (x[i] - hi) * scale + offset: a BatchNorm plane (one channel of one sample).
+NORMKIT_INLINE void apply_plane(const float* x, float* y, int64_t n, Affine f) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = ((x[i] - m.hi) - m.lo) * scale + shift;
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - f.hi) * f.scale + f.offset;
 }
 
-// y[c] = ((x[c] - hi[c]) - lo[c]) * scale[c] + shift[c]: one row of channels-last data.
+// y[c] = (x[c] - hi[c]) * scale[c] + offset[c]: one row of channels-last data.
 NORMKIT_INLINE void apply_channels(const float* x, float* y, int64_t c, const float* hi,
-                                   const float* lo, const float* scale, const float* shift) {
+                                   const float* scale, const float* offset) {
 #pragma omp simd
-  for (int64_t i = 0; i < c; ++i) y[i] = ((x[i] - hi[i]) - lo[i]) * scale[i] + shift[i];
+  for (int64_t i = 0; i < c; ++i) y[i] = (x[i] - hi[i]) * scale[i] + offset[i];
 }
 
 }  // namespace normkit
