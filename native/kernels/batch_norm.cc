@@ -66,6 +66,13 @@ NORMKIT_TARGET_AVX512 void sum_rows_of_channels_avx512(const float* x, int64_t b
   avx512::sum_rows_of_channels(x, begin, end, c, shift, s1, s2);
 }
 
+NORMKIT_TARGET_AVX512 void sum_rows_of_channels_fast_avx512(const float* x, int64_t begin,
+                                                            int64_t end, int64_t c,
+                                                            const float* shift, double* s1,
+                                                            double* s2) {
+  avx512::sum_rows_of_channels_fast(x, begin, end, c, shift, s1, s2);
+}
+
 NORMKIT_TARGET_AVX512 void sum_planes_avx512(const float* x, int64_t begin, int64_t end, int64_t c,
                                              int64_t spatial, ShiftedSums* sums) {
   for (int64_t p = begin; p < end; ++p) {
@@ -100,7 +107,7 @@ NORMKIT_TARGET_AVX512 void fused_channels_avx512(const float* x, float* y, int64
                                                  double* mean, double* var) {
   const int64_t c = s.channels, sp = s.spatial;
   for (int64_t ch = begin; ch < end; ++ch) {
-    const float shift = x[ch * sp];
+    const float shift = pick_shift(x + ch * sp, sp, 1);
     ShiftedSums acc;
     for (int64_t n = 0; n < s.batch; ++n) {
       avx512::accumulate_shifted_fast(x + (n * c + ch) * sp, sp, shift, acc);
@@ -142,22 +149,42 @@ NORMKIT_DISPATCH void sum_rows_of_channels(const float* x, int64_t begin, int64_
 
 void collect_rows_of_channels(const float* x, const BatchNormShape& s, double* mean, double* var) {
   const int64_t c = s.channels, n = rows(s);
-  std::vector<double> shift(x, x + c);
+  std::vector<float> fshift(c);
+  for (int64_t i = 0; i < c; ++i) fshift[i] = pick_shift(x + i, n, c);
+  const std::vector<double> shift(fshift.begin(), fshift.end());
   const int threads = threads_for(n * c, kGrainValues);
   const int64_t stride = (c + kDoublesPerLine - 1) / kDoublesPerLine * kDoublesPerLine;
   std::vector<double> partial(static_cast<size_t>(threads) * stride * 2, 0.0);
-  parallel_for(threads, n, [&](int t, int64_t begin, int64_t end) {
-    double* s1 = partial.data() + t * stride * 2;
-    NORMKIT_IF_AVX512(sum_rows_of_channels_avx512(x, begin, end, c, shift.data(), s1, s1 + stride))
-    sum_rows_of_channels(x, begin, end, c, shift.data(), s1, s1 + stride);
-  });
-  for (int64_t i = 0; i < c; ++i) {
+  auto merged = [&](int64_t i) {
     ShiftedSums acc;
     for (int t = 0; t < threads; ++t) {
       acc.s1 += partial[t * stride * 2 + i];
       acc.s2 += partial[t * stride * 2 + stride + i];
     }
-    const GroupStats st = finish_moments(acc, shift[i], n);
+    return acc;
+  };
+  bool done = false;
+#if NORMKIT_HAVE_AVX512
+  if (use_avx512()) {
+    parallel_for(threads, n, [&](int t, int64_t begin, int64_t end) {
+      double* s1 = partial.data() + t * stride * 2;
+      sum_rows_of_channels_fast_avx512(x, begin, end, c, fshift.data(), s1, s1 + stride);
+    });
+    done = true;
+    for (int64_t i = 0; i < c && done; ++i) done = avx512::trust_fast_sums(merged(i), n);
+    // Rare (a shift far from its channel's mean, huge or tiny data): sum again exactly.
+    if (!done) std::fill(partial.begin(), partial.end(), 0.0);
+  }
+#endif
+  if (!done) {
+    parallel_for(threads, n, [&](int t, int64_t begin, int64_t end) {
+      double* s1 = partial.data() + t * stride * 2;
+      NORMKIT_IF_AVX512(sum_rows_of_channels_avx512(x, begin, end, c, shift.data(), s1, s1 + stride))
+      sum_rows_of_channels(x, begin, end, c, shift.data(), s1, s1 + stride);
+    });
+  }
+  for (int64_t i = 0; i < c; ++i) {
+    const GroupStats st = finish_moments(merged(i), shift[i], n);
     mean[i] = st.mean;
     var[i] = st.var;
   }
@@ -213,7 +240,8 @@ void apply(const float* x, float* y, const BatchNormShape& s, const ChannelAffin
   const int threads = threads_for(numel, kGrainValues);
 #if NORMKIT_HAVE_AVX512
   if (use_avx512()) {
-    const bool stream = numel * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;
+    const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
+    const bool stream = use_streaming_stores(bytes, bytes);
     if (rows_of_channels(s) && PeriodicAffine::period_for(s.channels) <= PeriodicAffine::kMaxPeriod) {
       const PeriodicAffine pa(a);
       const int64_t n = rows(s), c = s.channels;
@@ -291,7 +319,8 @@ void batch_norm_forward_training(const float* x, float* y, const BatchNormShape&
   std::vector<double> mean(c), var(c);
   const int threads = threads_for(count * c, kGrainValues);
   if (!rows_of_channels(s) && c >= threads) {
-    const bool stream = count * c * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;
+    const int64_t bytes = count * c * static_cast<int64_t>(sizeof(float));
+    const bool stream = use_streaming_stores(bytes, bytes);
     parallel_for(threads, c, [&](int, int64_t b, int64_t e) {
       double* m = mean.data();
       double* v = var.data();

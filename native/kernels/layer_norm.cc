@@ -55,9 +55,9 @@ NORMKIT_AVX512_INLINE void rows_avx512(const float* x, float* y, int64_t begin, 
                                        float* mean_out, float* rstd_out) {
   for (int64_t r = begin; r < end; ++r) {
     const float* xr = x + r * cols;
-    const double shift = xr[0];
+    const float shift = pick_shift(xr, cols, 1);
     ShiftedSums acc;
-    avx512::accumulate_shifted_fast(xr, cols, xr[0], acc);
+    avx512::accumulate_shifted_fast(xr, cols, shift, acc);
     if (!avx512::trust_fast_sums(acc, cols)) {
       acc = ShiftedSums{};
       avx512::accumulate_shifted(xr, cols, shift, acc);
@@ -88,7 +88,8 @@ void layer_norm_forward(const float* x, float* y, int64_t rows, int64_t cols, co
   const int threads = threads_for(rows * cols, kGrainValues);
 #if NORMKIT_HAVE_AVX512
   if (use_avx512()) {
-    const bool stream = rows * cols * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;
+    const int64_t bytes = rows * cols * static_cast<int64_t>(sizeof(float));
+    const bool stream = use_streaming_stores(bytes, bytes);
     parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) {
       if (stream) {
         layer_norm_rows_avx512<true>(x, y, begin, end, cols, weight, bias, eps, mean_out, rstd_out);

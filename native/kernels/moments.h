@@ -7,6 +7,7 @@
 // Shifted sums with one shared shift merge across threads by plain addition.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -47,6 +48,15 @@ NORMKIT_INLINE void accumulate_shifted(const float* x, int64_t n, double shift, 
   }
   acc.s1 += s1;
   acc.s2 += s2;
+}
+
+// A shift for the shifted sums: the median of the first three values (one value when fewer).
+// It is a value of the data, so a constant group sums exact zeros, and it is rarely far from
+// the mean, which the float partials of the fast AVX-512 sums need.
+NORMKIT_INLINE float pick_shift(const float* x, int64_t n, int64_t stride) {
+  if (n < 3) return x[0];
+  const float a = x[0], b = x[stride], c = x[2 * stride];
+  return std::max(std::min(a, b), std::min(std::max(a, b), c));
 }
 
 struct GroupStats {

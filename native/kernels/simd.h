@@ -49,10 +49,11 @@ bool use_avx512();
 // The kernel path in use: "avx512", or the clone of the portable code: "avx2" or "baseline".
 const char* simd_path();
 
-// Outputs at least this large are written with streaming (non-temporal) stores on the AVX-512
-// path: they cannot stay in cache beside their input anyway (L2 is 1-2 MB a core, L3 a few MB
-// a core), and skipping the read-for-ownership of every output line saves a third of the
-// traffic of a read-once, write-once kernel.
-constexpr int64_t kStreamingStoreBytes = int64_t{8} << 20;
+// Whether a kernel reading `bytes_in` and writing `bytes_out` should write with streaming
+// (non-temporal) stores on the AVX-512 path: yes when input and output together overflow the
+// last-level cache, since the output cannot stay cached anyway and skipping the
+// read-for-ownership of each output line saves a third of the traffic of a read-once,
+// write-once kernel. Smaller outputs stay in cache for whoever reads them next.
+bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out);
 
 }  // namespace normkit
