@@ -3,7 +3,7 @@ import type { NormDescription } from './layer-norm';
 import { activeKernels } from './native';
 import { referenceKernels } from './reference';
 import { loadParams } from './state-dict';
-import type { Tensor } from './tensor';
+import { allocFloat32, type Tensor } from './tensor';
 import {
   checkBatchNormShape,
   checkBoolean,
@@ -44,7 +44,7 @@ export interface BatchNormOptions {
 
 function run(kernels: Kernels, input: Tensor, options?: BatchNormOptions): Tensor {
   const p = validateBatchNorm(input, options);
-  const out = p.out ?? new Float32Array(p.input.length);
+  const out = p.out ?? allocFloat32(p.input.length);
   kernels.batchNormForward(
     p.input,
     p.batch,

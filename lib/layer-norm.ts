@@ -2,7 +2,7 @@ import type { Kernels } from './backend';
 import { activeKernels } from './native';
 import { referenceKernels } from './reference';
 import { loadParams } from './state-dict';
-import type { Tensor } from './tensor';
+import { allocFloat32, type Tensor } from './tensor';
 import {
   checkBoolean,
   checkEps,
@@ -34,7 +34,7 @@ export interface NormDescription {
 
 function run(kernels: Kernels, input: Tensor, normalizedShape: number | readonly number[], options?: LayerNormOptions): Tensor {
   const p = validateLayerNorm(input, normalizedShape, options);
-  const out = p.out ?? new Float32Array(p.input.length);
+  const out = p.out ?? allocFloat32(p.input.length);
   kernels.layerNormForward(p.input, p.rows, p.cols, p.weight, p.bias, p.eps, out);
   return { data: out, shape: p.shape.slice() };
 }

@@ -23,12 +23,20 @@ bool overlaps(const FloatSpan& a, const FloatSpan& b) {
 }  // namespace
 
 FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  // One napi_get_typedarray_info call answers type, length and data: small calls are dominated
+  // by N-API round trips, so none is spent twice.
   const Napi::Value v = arg(info, index);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(info.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_float32_array) {
     type_error(info.Env(), std::string("Expected a Float32Array for ") + name);
   }
-  auto a = v.As<Napi::Float32Array>();
-  return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+  // data already points at the view's first element (N-API adds byteOffset).
+  return {static_cast<float*>(data), static_cast<int64_t>(length)};
 }
 
 FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* name,
@@ -44,26 +52,28 @@ FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* 
   return s;
 }
 
+double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  double d = 0;
+  if (napi_get_value_double(info.Env(), arg(info, index), &d) != napi_ok) {
+    type_error(info.Env(), std::string("Expected a number for ") + name);
+  }
+  return d;
+}
+
 int64_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  const Napi::Value v = arg(info, index);
-  if (!v.IsNumber()) type_error(info.Env(), std::string("Expected a number for ") + name);
-  const double d = v.As<Napi::Number>().DoubleValue();
+  const double d = number_arg(info, index, name);
   if (!(d >= 0 && d <= kMaxSafeInteger) || d != static_cast<double>(static_cast<int64_t>(d))) {
     range_error(info.Env(), std::string("Expected a non-negative integer for ") + name);
   }
   return static_cast<int64_t>(d);
 }
 
-double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  const Napi::Value v = arg(info, index);
-  if (!v.IsNumber()) type_error(info.Env(), std::string("Expected a number for ") + name);
-  return v.As<Napi::Number>().DoubleValue();
-}
-
 bool bool_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  const Napi::Value v = arg(info, index);
-  if (!v.IsBoolean()) type_error(info.Env(), std::string("Expected a boolean for ") + name);
-  return v.As<Napi::Boolean>().Value();
+  bool b = false;
+  if (napi_get_value_bool(info.Env(), arg(info, index), &b) != napi_ok) {
+    type_error(info.Env(), std::string("Expected a boolean for ") + name);
+  }
+  return b;
 }
 
 int64_t checked_product(const Napi::Env& env, int64_t a, int64_t b) {
