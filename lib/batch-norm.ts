@@ -142,8 +142,10 @@ export abstract class BatchNormBase {
     this.eps = checkEps('eps', o.eps);
     if (o.momentum === null) this.momentum = null;
     else if (o.momentum === undefined) this.momentum = 0.1;
-    else if (typeof o.momentum !== 'number') throw invalid('type', 'momentum', 'a number or null', o.momentum);
-    else if (!Number.isFinite(o.momentum)) throw invalid('range', 'momentum', 'a finite number', o.momentum);
+    else if (typeof o.momentum !== 'number')
+      throw invalid('type', 'momentum', 'a number or null', o.momentum);
+    else if (!Number.isFinite(o.momentum))
+      throw invalid('range', 'momentum', 'a finite number', o.momentum);
     else this.momentum = o.momentum;
     this.affine = checkBoolean('affine', o.affine, true);
     this.trackRunningStats = checkBoolean('trackRunningStats', o.trackRunningStats, true);
@@ -181,10 +183,16 @@ export abstract class BatchNormBase {
       throw invalid('range', 'input.shape', `a ${want} shape for ${this.constructor.name}`, shape);
     }
     if (shape[1] !== this.numFeatures) {
-      throw invalid('range', 'input.shape[1]', `${this.numFeatures} channels (numFeatures)`, shape[1]);
+      throw invalid(
+        'range',
+        'input.shape[1]',
+        `${this.numFeatures} channels (numFeatures)`,
+        shape[1],
+      );
     }
     const counting = this.training && this.trackRunningStats;
-    const factor = counting && this.momentum === null ? 1 / (this.numBatchesTracked + 1) : (this.momentum ?? 0);
+    const factor =
+      counting && this.momentum === null ? 1 / (this.numBatchesTracked + 1) : (this.momentum ?? 0);
     const result = batchNorm(input, {
       runningMean: this.runningMean,
       runningVar: this.runningVar,

@@ -6,9 +6,26 @@ import { addon } from './native';
 export type { Tensor } from './tensor';
 export { tensor, numel } from './tensor';
 export { layerNorm, describeLayerNorm, LayerNorm } from './layer-norm';
-export type { LayerNormOptions, LayerNormModuleOptions, LayerNormStateDict, NormDescription } from './layer-norm';
-export { batchNorm, describeBatchNorm, BatchNormBase, BatchNorm1d, BatchNorm2d, BatchNorm3d } from './batch-norm';
-export type { BatchNormOptions, BatchNormModuleOptions, BatchNormStateDict, Layout } from './batch-norm';
+export type {
+  LayerNormOptions,
+  LayerNormModuleOptions,
+  LayerNormStateDict,
+  NormDescription,
+} from './layer-norm';
+export {
+  batchNorm,
+  describeBatchNorm,
+  BatchNormBase,
+  BatchNorm1d,
+  BatchNorm2d,
+  BatchNorm3d,
+} from './batch-norm';
+export type {
+  BatchNormOptions,
+  BatchNormModuleOptions,
+  BatchNormStateDict,
+  Layout,
+} from './batch-norm';
 export { backend } from './native';
 export { setNumThreads, getNumThreads } from './threads';
 
@@ -43,6 +60,7 @@ export const native: NativeInfo | null = addon
       simdPath: () => addon!.simdPath(),
       hasOpenMP: () => addon!.hasOpenMP(),
       hardwareThreads: () => addon!.hardwareThreads(),
-      copyBaseline: (x: Float32Array, y: Float32Array, a: number, b: number) => addon!.copyBaseline(x, y, a, b),
+      copyBaseline: (x: Float32Array, y: Float32Array, a: number, b: number) =>
+        addon!.copyBaseline(x, y, a, b),
     })
   : null;

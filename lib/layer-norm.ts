@@ -32,7 +32,12 @@ export interface NormDescription {
   paramShape: number[];
 }
 
-function run(kernels: Kernels, input: Tensor, normalizedShape: number | readonly number[], options?: LayerNormOptions): Tensor {
+function run(
+  kernels: Kernels,
+  input: Tensor,
+  normalizedShape: number | readonly number[],
+  options?: LayerNormOptions,
+): Tensor {
   const p = validateLayerNorm(input, normalizedShape, options);
   const out = p.out ?? allocFloat32(p.input.length);
   kernels.layerNormForward(p.input, p.rows, p.cols, p.weight, p.bias, p.eps, out);
@@ -112,7 +117,11 @@ export class LayerNorm {
 
   constructor(normalizedShape: number | readonly number[], options?: LayerNormModuleOptions) {
     this.normalizedShape = checkNormalizedShape(normalizedShape).slice();
-    const o = checkOptions<LayerNormModuleOptions>('options', options, ['eps', 'elementwiseAffine', 'bias']);
+    const o = checkOptions<LayerNormModuleOptions>('options', options, [
+      'eps',
+      'elementwiseAffine',
+      'bias',
+    ]);
     this.eps = checkEps('eps', o.eps);
     this.elementwiseAffine = checkBoolean('elementwiseAffine', o.elementwiseAffine, true);
     const withBias = checkBoolean('bias', o.bias, true);
@@ -124,7 +133,12 @@ export class LayerNorm {
   /** Normalizes `input`; `out` as in {@link layerNorm}. */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
     const o = checkOptions<{ out?: Float32Array }>('options', options, ['out']);
-    return layerNorm(input, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps, out: o.out });
+    return layerNorm(input, this.normalizedShape, {
+      weight: this.weight,
+      bias: this.bias,
+      eps: this.eps,
+      out: o.out,
+    });
   }
 
   /** Copies of the parameters under PyTorch's keys. */

@@ -9,17 +9,24 @@ function loadAddon(): { addon: NativeAddon | null; error: string | null } {
   const requested = process.env.NORMKIT_BACKEND;
   if (requested === 'js') return { addon: null, error: 'NORMKIT_BACKEND=js' };
   if (requested !== undefined && requested !== '' && requested !== 'native') {
-    process.emitWarning(`normkit: ignoring NORMKIT_BACKEND=${requested} (expected 'js' or 'native')`);
+    process.emitWarning(
+      `normkit: ignoring NORMKIT_BACKEND=${requested} (expected 'js' or 'native')`,
+    );
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => unknown;
+    const bindings = require('bindings') as (opts: {
+      bindings: string;
+      module_root: string;
+    }) => unknown;
     const addon = bindings({ bindings: 'normkit', module_root: path.join(__dirname, '..') });
     return { addon: addon as NativeAddon, error: null };
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     if (requested === 'native') {
-      throw new Error(`normkit: NORMKIT_BACKEND=native but the native addon failed to load: ${reason}`);
+      throw new Error(
+        `normkit: NORMKIT_BACKEND=native but the native addon failed to load: ${reason}`,
+      );
     }
     process.emitWarning(
       `normkit: the native addon could not be loaded (${reason}); using the pure TypeScript ` +

@@ -14,16 +14,26 @@ export function loadParams(
     throw invalid('type', argument, 'a state dict object', dict);
   }
   const d = dict as Record<string, unknown>;
-  const expected = targets.filter(([, t]) => t !== null).map(([k]) => k).concat(extraKeys);
+  const expected = targets
+    .filter(([, t]) => t !== null)
+    .map(([k]) => k)
+    .concat(extraKeys);
   for (const key of Object.keys(d)) {
-    if (!expected.includes(key)) throw invalid('range', `${argument}.${key}`, `one of the keys ${expected.join(', ')}`, key);
+    if (!expected.includes(key))
+      throw invalid('range', `${argument}.${key}`, `one of the keys ${expected.join(', ')}`, key);
   }
   for (const [key, target] of targets) {
     if (!target) continue;
     const v = d[key];
-    if (!(v instanceof Float32Array)) throw invalid('type', `${argument}.${key}`, 'a Float32Array', v);
+    if (!(v instanceof Float32Array))
+      throw invalid('type', `${argument}.${key}`, 'a Float32Array', v);
     if (v.length !== target.length) {
-      throw invalid('range', `${argument}.${key}`, `a Float32Array of ${target.length} elements`, v);
+      throw invalid(
+        'range',
+        `${argument}.${key}`,
+        `a Float32Array of ${target.length} elements`,
+        v,
+      );
     }
   }
   for (const [key, target] of targets) if (target) target.set(d[key] as Float32Array);

@@ -31,7 +31,9 @@ function applyEnvironment(): void {
   if (v === undefined || v === '') return;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 4096) {
-    process.emitWarning(`normkit: ignoring NORMKIT_NUM_THREADS=${v} (expected an integer 1 to 4096)`);
+    process.emitWarning(
+      `normkit: ignoring NORMKIT_NUM_THREADS=${v} (expected an integer 1 to 4096)`,
+    );
     return;
   }
   setNumThreads(n);

@@ -150,7 +150,13 @@ export function checkOut(
   if (!(v instanceof Float32Array)) throw invalid('type', 'out', 'a Float32Array', v);
   if (v.length !== length) throw invalid('range', 'out', `a Float32Array of ${length} elements`, v);
   if (v !== input && overlaps(v, input)) {
-    throw invalid('range', 'out', 'the input data itself or memory apart from it', 'an overlapping view', false);
+    throw invalid(
+      'range',
+      'out',
+      'the input data itself or memory apart from it',
+      'an overlapping view',
+      false,
+    );
   }
   for (const [name, p] of params) {
     if (p && overlaps(v, p)) {
@@ -171,7 +177,9 @@ export function checkNoOverlap(
     if (p && p !== written && overlaps(written, p)) {
       throw invalid('range', name, `memory apart from ${other}`, `a view of ${other}`, false);
     }
-    if (p === written) throw invalid('range', name, `a different array from ${other}`, `${other} itself`, false);
+    if (p === written) {
+      throw invalid('range', name, `a different array from ${other}`, `${other} itself`, false);
+    }
   }
 }
 
@@ -288,7 +296,9 @@ const BATCH_NORM_OPTIONS = [
 export function checkLayout(v: unknown): Layout {
   if (v === undefined) return 'channels_first';
   if (v === 'channels_first' || v === 'channels_last') return v;
-  if (typeof v !== 'string') throw invalid('type', 'layout', "'channels_first' or 'channels_last'", v);
+  if (typeof v !== 'string') {
+    throw invalid('type', 'layout', "'channels_first' or 'channels_last'", v);
+  }
   throw invalid('range', 'layout', "'channels_first' or 'channels_last'", v);
 }
 
@@ -322,12 +332,7 @@ export function validateBatchNorm(input: unknown, options: unknown): BatchNormPl
   const layout = checkLayout(o.layout);
   if (training) {
     if (batch * spatial === 1 && channels > 0) {
-      throw invalid(
-        'range',
-        'input.shape',
-        'more than 1 value per channel when training',
-        shape,
-      );
+      throw invalid('range', 'input.shape', 'more than 1 value per channel when training', shape);
     }
   } else if (!runningMean || !runningVar) {
     throw invalid(

@@ -133,11 +133,18 @@ describe('batchNorm', () => {
       const { runningMean, runningVar } = runningStats(3);
       const before = snapshot([runningMean, runningVar]);
       const y = normkit.batchNorm(x, { runningMean, runningVar, weight, bias });
-      const f = batchNormFormula(x.data, x.shape, { stats: { mean: runningMean, variance: runningVar }, weight, bias });
+      const f = batchNormFormula(x.data, x.shape, {
+        stats: { mean: runningMean, variance: runningVar },
+        weight,
+        bias,
+      });
       expectClose(y.data, f.y);
       expectUnchanged([runningMean, runningVar], before, 'running stats');
       // training: false said explicitly is the same.
-      expectSameValues(normkit.batchNorm(x, { runningMean, runningVar, weight, bias, training: false }).data, y.data);
+      expectSameValues(
+        normkit.batchNorm(x, { runningMean, runningVar, weight, bias, training: false }).data,
+        y.data,
+      );
     });
 
     it('trains without running stats, giving the same output as with them', () => {
@@ -184,7 +191,12 @@ describe('batchNorm', () => {
         const ev = normkit.batchNorm(x, { ...stats, weight, bias, eps: 1e-3 });
         expectClose(
           ev.data,
-          batchNormFormula(x.data, shape, { stats: { mean: rm0, variance: rv0 }, weight, bias, eps: 1e-3 }).y,
+          batchNormFormula(x.data, shape, {
+            stats: { mean: rm0, variance: rv0 },
+            weight,
+            bias,
+            eps: 1e-3,
+          }).y,
           undefined,
           'eval',
         );
@@ -203,8 +215,15 @@ describe('batchNorm', () => {
       const weight = new Float32Array([1, 5, 1]);
       const bias = new Float32Array([0, -1.1, 0]);
       const runningVar = new Float32Array([1, 1, 1]);
-      const y = normkit.batchNorm(x, { weight, bias, runningMean: new Float32Array(3), runningVar, training: true });
-      for (const at of [4, 5, 6, 7, 16, 17, 18, 19, 28, 29, 30, 31]) expect(y.data[at]).to.equal(bias[1]);
+      const y = normkit.batchNorm(x, {
+        weight,
+        bias,
+        runningMean: new Float32Array(3),
+        runningVar,
+        training: true,
+      });
+      for (const at of [4, 5, 6, 7, 16, 17, 18, 19, 28, 29, 30, 31])
+        expect(y.data[at]).to.equal(bias[1]);
       expect(runningVar[1]).to.be.closeTo(0.9, 1e-7);
     });
 
@@ -238,7 +257,10 @@ describe('batchNorm', () => {
             const weight = randomFloats(rng, c);
             const bias = randomFloats(rng, c);
             const first = runningStats(c);
-            const last = { runningMean: first.runningMean.slice(), runningVar: first.runningVar.slice() };
+            const last = {
+              runningMean: first.runningMean.slice(),
+              runningVar: first.runningVar.slice(),
+            };
             const yFirst = normkit.batchNorm(x, { ...first, weight, bias, training });
             const stored = toChannelsLast(x.data, shape);
             const yLast = normkit.batchNorm(
@@ -246,8 +268,18 @@ describe('batchNorm', () => {
               { ...last, weight, bias, training, layout: 'channels_last' },
             );
             expect(yLast.shape).to.deep.equal(shape);
-            expectClose(toChannelsFirst(yLast.data, shape), yFirst.data, { abs: 1e-6, rel: 1e-6 }, 'output');
-            expectClose(last.runningMean, first.runningMean, { abs: 1e-6, rel: 1e-6 }, 'running mean');
+            expectClose(
+              toChannelsFirst(yLast.data, shape),
+              yFirst.data,
+              { abs: 1e-6, rel: 1e-6 },
+              'output',
+            );
+            expectClose(
+              last.runningMean,
+              first.runningMean,
+              { abs: 1e-6, rel: 1e-6 },
+              'running mean',
+            );
             expectClose(last.runningVar, first.runningVar, { abs: 1e-6, rel: 1e-6 }, 'running var');
             // And against the formula directly.
             const f = batchNormFormula(x.data, shape, {
@@ -255,7 +287,8 @@ describe('batchNorm', () => {
               weight,
               bias,
             });
-            if (!training) expectClose(toChannelsFirst(yLast.data, shape), f.y, undefined, 'formula');
+            if (!training)
+              expectClose(toChannelsFirst(yLast.data, shape), f.y, undefined, 'formula');
           });
         }
       }
@@ -263,7 +296,10 @@ describe('batchNorm', () => {
       it('is read from the stored order, not the logical one', () => {
         // Logical (N=2, C=2, L=2) stored (N, L, C): channel 0 holds 0, 2, 10, 12.
         const stored = new Float32Array([0, 100, 2, 104, 10, 110, 12, 114]);
-        const y = normkit.batchNorm({ data: stored, shape: [2, 2, 2] }, { training: true, layout: 'channels_last' });
+        const y = normkit.batchNorm(
+          { data: stored, shape: [2, 2, 2] },
+          { training: true, layout: 'channels_last' },
+        );
         const c0 = [0, 2, 10, 12];
         const c1 = [100, 104, 110, 114];
         const f0 = batchNormFormula(c0, [4, 1]).y;
@@ -287,7 +323,10 @@ describe('batchNorm', () => {
         expectSameValues(runningMean, [1, 2, 3], 'running mean');
         expectSameValues(runningVar, [4, 5, 6], 'running var');
       }
-      const zeroSpatial = normkit.batchNorm({ data: new Float32Array(0), shape: [2, 3, 0] }, { training: true });
+      const zeroSpatial = normkit.batchNorm(
+        { data: new Float32Array(0), shape: [2, 3, 0] },
+        { training: true },
+      );
       expect(zeroSpatial.data.length).to.equal(0);
       for (const training of [true, false]) {
         const noChannels = normkit.batchNorm(
@@ -301,7 +340,10 @@ describe('batchNorm', () => {
 
     it('allows one value per channel in eval', () => {
       const x: Tensor = { data: new Float32Array([3, 5]), shape: [1, 2, 1, 1] };
-      const y = normkit.batchNorm(x, { runningMean: new Float32Array([1, 1]), runningVar: new Float32Array([4, 16]) });
+      const y = normkit.batchNorm(x, {
+        runningMean: new Float32Array([1, 1]),
+        runningVar: new Float32Array([4, 16]),
+      });
       expectClose(y.data, [2 / Math.sqrt(4 + 1e-5), 4 / Math.sqrt(16 + 1e-5)]);
     });
 
@@ -310,7 +352,10 @@ describe('batchNorm', () => {
         for (const training of [true, false]) {
           const x = channelTensor([3, 4, 5]);
           const stats = runningStats(4);
-          const copy = { runningMean: stats.runningMean.slice(), runningVar: stats.runningVar.slice() };
+          const copy = {
+            runningMean: stats.runningMean.slice(),
+            runningVar: stats.runningVar.slice(),
+          };
           const weight = randomFloats(rng, 4);
           const expected = normkit.batchNorm(
             { data: x.data.slice(), shape: x.shape },
@@ -345,13 +390,23 @@ describe('batchNorm', () => {
 
     // A valid training call on (4, 3, 2), with every array it could touch.
     function setup() {
-      const input: Tensor = { data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i) * 3), shape: [4, 3, 2] };
+      const input: Tensor = {
+        data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i) * 3),
+        shape: [4, 3, 2],
+      };
       const runningMean = new Float32Array([0.5, 1, 1.5]);
       const runningVar = new Float32Array([2, 3, 4]);
       const weight = new Float32Array([1, 2, 3]);
       const bias = new Float32Array([-1, 0, 1]);
       const out = new Float32Array(24).fill(42);
-      const options: BatchNormOptions = { runningMean, runningVar, weight, bias, training: true, out };
+      const options: BatchNormOptions = {
+        runningMean,
+        runningVar,
+        weight,
+        bias,
+        training: true,
+        out,
+      };
       return { input, options, arrays: [input.data, runningMean, runningVar, weight, bias, out] };
     }
 
@@ -371,7 +426,8 @@ describe('batchNorm', () => {
         change(o, s);
         return {
           arrays: s.arrays,
-          call: (api) => api.batchNorm((input ? input(s) : s.input) as Tensor, o as BatchNormOptions),
+          call: (api) =>
+            api.batchNorm((input ? input(s) : s.input) as Tensor, o as BatchNormOptions),
         };
       },
     });
@@ -388,15 +444,27 @@ describe('batchNorm', () => {
         data: new Float64Array(24),
         shape: [4, 3, 2],
       })),
-      withInput(TypeError, 'input.shape', 'shape not an array', (s) => ({ data: s.input.data, shape: 24 })),
-      withInput(RangeError, 'input.shape', 'negative dim', (s) => ({ data: s.input.data, shape: [-4, 3, -2] })),
-      withInput(RangeError, 'input.shape', 'fractional dim', (s) => ({ data: s.input.data, shape: [4, 3, 2.0001] })),
+      withInput(TypeError, 'input.shape', 'shape not an array', (s) => ({
+        data: s.input.data,
+        shape: 24,
+      })),
+      withInput(RangeError, 'input.shape', 'negative dim', (s) => ({
+        data: s.input.data,
+        shape: [-4, 3, -2],
+      })),
+      withInput(RangeError, 'input.shape', 'fractional dim', (s) => ({
+        data: s.input.data,
+        shape: [4, 3, 2.0001],
+      })),
       withInput(RangeError, 'input.data', 'prod(shape) !== data.length', (s) => ({
         data: s.input.data,
         shape: [4, 3, 3],
       })),
       withInput(RangeError, 'input.shape', 'rank 1', (s) => ({ data: s.input.data, shape: [24] })),
-      withInput(RangeError, 'input.shape', 'rank 6', (s) => ({ data: s.input.data, shape: [4, 3, 2, 1, 1, 1] })),
+      withInput(RangeError, 'input.shape', 'rank 6', (s) => ({
+        data: s.input.data,
+        shape: [4, 3, 2, 1, 1, 1],
+      })),
       ...(
         [
           [1, 3],
@@ -433,15 +501,45 @@ describe('batchNorm', () => {
         o.training = false;
         o.runningVar = null;
       }),
-      withOptions(RangeError, 'runningMean and runningVar', 'eval (default) without runningMean', (o) => {
-        delete o.training;
-        delete o.runningMean;
-      }),
-      withOptions(RangeError, 'runningMean', 'runningMean too long', (o) => (o.runningMean = new Float32Array(4))),
-      withOptions(TypeError, 'runningMean', 'runningMean a plain array', (o) => (o.runningMean = [0, 0, 0])),
-      withOptions(TypeError, 'runningVar', 'runningVar a Float64Array', (o) => (o.runningVar = new Float64Array(3))),
-      withOptions(RangeError, 'runningVar', 'runningVar too short', (o) => (o.runningVar = new Float32Array(2))),
-      withOptions(RangeError, 'weight', 'weight too short', (o) => (o.weight = new Float32Array(2))),
+      withOptions(
+        RangeError,
+        'runningMean and runningVar',
+        'eval (default) without runningMean',
+        (o) => {
+          delete o.training;
+          delete o.runningMean;
+        },
+      ),
+      withOptions(
+        RangeError,
+        'runningMean',
+        'runningMean too long',
+        (o) => (o.runningMean = new Float32Array(4)),
+      ),
+      withOptions(
+        TypeError,
+        'runningMean',
+        'runningMean a plain array',
+        (o) => (o.runningMean = [0, 0, 0]),
+      ),
+      withOptions(
+        TypeError,
+        'runningVar',
+        'runningVar a Float64Array',
+        (o) => (o.runningVar = new Float64Array(3)),
+      ),
+      withOptions(
+        RangeError,
+        'runningVar',
+        'runningVar too short',
+        (o) => (o.runningVar = new Float32Array(2)),
+      ),
+      withOptions(
+        RangeError,
+        'weight',
+        'weight too short',
+        (o) => (o.weight = new Float32Array(2)),
+      ),
       withOptions(RangeError, 'bias', 'bias too long', (o) => (o.bias = new Float32Array(24))),
       withOptions(TypeError, 'training', 'training a string', (o) => (o.training = 'true')),
       withOptions(TypeError, 'training', 'training a number', (o) => (o.training = 1)),
@@ -497,7 +595,12 @@ describe('batchNorm', () => {
         'runningMean a view of the input',
         (o, s) => (o.runningMean = s.input.data.subarray(3, 6)),
       ),
-      withOptions(RangeError, 'runningVar', 'runningVar the weight itself', (o) => (o.runningVar = o.weight)),
+      withOptions(
+        RangeError,
+        'runningVar',
+        'runningVar the weight itself',
+        (o) => (o.runningVar = o.weight),
+      ),
       withOptions(
         TypeError,
         'options.running_mean',
@@ -510,7 +613,10 @@ describe('batchNorm', () => {
         argument: 'options',
         make() {
           const s = setup();
-          return { arrays: s.arrays, call: (api) => api.batchNorm(s.input, 'training' as unknown as BatchNormOptions) };
+          return {
+            arrays: s.arrays,
+            call: (api) => api.batchNorm(s.input, 'training' as unknown as BatchNormOptions),
+          };
         },
       },
     ];
@@ -558,7 +664,8 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     expectSameValues(bn.bias!, [0, 0, 0], 'bias');
     expectSameValues(bn.runningMean!, [0, 0, 0], 'running mean');
     expectSameValues(bn.runningVar!, [1, 1, 1], 'running var');
-    for (const a of [bn.weight, bn.bias, bn.runningMean, bn.runningVar]) expect(a).to.be.instanceOf(Float32Array);
+    for (const a of [bn.weight, bn.bias, bn.runningMean, bn.runningVar])
+      expect(a).to.be.instanceOf(Float32Array);
   });
 
   it('switch modes with train() and eval(), which return this', () => {
@@ -602,7 +709,9 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     const y = bn.forward(x);
     expectClose(
       y.data,
-      batchNormFormula(x.data, x.shape, { stats: { mean: bn.runningMean!, variance: bn.runningVar! } }).y,
+      batchNormFormula(x.data, x.shape, {
+        stats: { mean: bn.runningMean!, variance: bn.runningVar! },
+      }).y,
     );
     expectUnchanged([bn.runningMean, bn.runningVar], before, 'running stats');
     expect(bn.numBatchesTracked).to.equal(1);
@@ -623,7 +732,8 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
       vars.push(f.unbiased);
     }
     expect(bn.numBatchesTracked).to.equal(3);
-    const avg = (rows: number[][]) => rows[0].map((_, c) => rows.reduce((a, r) => a + r[c], 0) / rows.length);
+    const avg = (rows: number[][]) =>
+      rows[0].map((_, c) => rows.reduce((a, r) => a + r[c], 0) / rows.length);
     expectClose(bn.runningMean!, avg(means), undefined, 'running mean');
     expectClose(bn.runningVar!, avg(vars), undefined, 'running var');
   });
@@ -639,8 +749,18 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     bn.forward(x);
     const f = batchNormFormula(x.data, x.shape);
     // factor 1 / 4 after incrementing to 4
-    expectClose(bn.runningMean!, [(3 * 10 + f.mean[0]) / 4, (3 * 20 + f.mean[1]) / 4], undefined, 'running mean');
-    expectClose(bn.runningVar!, [(3 * 3 + f.unbiased[0]) / 4, (3 * 6 + f.unbiased[1]) / 4], undefined, 'running var');
+    expectClose(
+      bn.runningMean!,
+      [(3 * 10 + f.mean[0]) / 4, (3 * 20 + f.mean[1]) / 4],
+      undefined,
+      'running mean',
+    );
+    expectClose(
+      bn.runningVar!,
+      [(3 * 3 + f.unbiased[0]) / 4, (3 * 6 + f.unbiased[1]) / 4],
+      undefined,
+      'running var',
+    );
     expect(bn.numBatchesTracked).to.equal(4);
   });
 
@@ -665,7 +785,11 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     expect(bn.numBatchesTracked).to.equal(0);
     expect(Object.keys(bn.stateDict()).sort()).to.deep.equal(['bias', 'weight']);
     // Batch statistics need more than one value per channel, in eval as well.
-    expectInvalid(() => bn.forward({ data: new Float32Array(2), shape: [1, 2, 1, 1] }), RangeError, 'input.shape');
+    expectInvalid(
+      () => bn.forward({ data: new Float32Array(2), shape: [1, 2, 1, 1] }),
+      RangeError,
+      'input.shape',
+    );
   });
 
   it('without affine have no weight or bias', () => {
@@ -674,7 +798,11 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     expect(bn.bias).to.equal(null);
     const x = channelTensor([4, 3, 2]);
     expectClose(bn.forward(x).data, batchNormFormula(x.data, x.shape).y);
-    expect(Object.keys(bn.stateDict()).sort()).to.deep.equal(['num_batches_tracked', 'running_mean', 'running_var']);
+    expect(Object.keys(bn.stateDict()).sort()).to.deep.equal([
+      'num_batches_tracked',
+      'running_mean',
+      'running_var',
+    ]);
   });
 
   it('with layout channels_last take the logical shape and store like channels_last', () => {
@@ -735,7 +863,8 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     for (const [name, make, good, bad] of ok) {
       it(`${name} takes ranks ${good.map((s) => s.length).join(' and ')} only (RangeError otherwise), changing nothing`, () => {
         const bn = make();
-        for (const shape of good) expect(bn.forward(channelTensor(shape)).shape).to.deep.equal(shape);
+        for (const shape of good)
+          expect(bn.forward(channelTensor(shape)).shape).to.deep.equal(shape);
         const count = bn.numBatchesTracked;
         expect(count).to.equal(good.length);
         const before = snapshot([bn.runningMean, bn.runningVar]);
@@ -768,16 +897,39 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
     const out = new Float32Array(12).fill(5);
     const failures: Array<[() => unknown, typeof TypeError | typeof RangeError, string]> = [
       [() => bn.forward(randomTensor([2, 3, 2])), RangeError, 'input.shape'],
-      [() => bn.forward(randomTensor([1, 3, 2, 2]), { out: new Float32Array(11) }), RangeError, 'out'],
       [
-        () => bn.forward(randomTensor([1, 3, 2, 2]), { out: new Float64Array(12) as unknown as Float32Array }),
+        () => bn.forward(randomTensor([1, 3, 2, 2]), { out: new Float32Array(11) }),
+        RangeError,
+        'out',
+      ],
+      [
+        () =>
+          bn.forward(randomTensor([1, 3, 2, 2]), {
+            out: new Float64Array(12) as unknown as Float32Array,
+          }),
         TypeError,
         'out',
       ],
-      [() => bn.forward({ data: out.subarray(0, 3), shape: [1, 3, 1, 1] }), RangeError, 'input.shape'],
-      [() => bn.forward(randomTensor([1, 2, 2, 2]), { out: out.subarray(0, 8) }), RangeError, 'input.shape[1]'],
-      [() => bn.forward({ data: new Float32Array(12), shape: [1, 3, 2, 3] }, { out }), RangeError, 'input.data'],
-      [() => bn.forward(randomTensor([1, 3, 2, 2]), { out, extra: 1 } as never), TypeError, 'options.extra'],
+      [
+        () => bn.forward({ data: out.subarray(0, 3), shape: [1, 3, 1, 1] }),
+        RangeError,
+        'input.shape',
+      ],
+      [
+        () => bn.forward(randomTensor([1, 2, 2, 2]), { out: out.subarray(0, 8) }),
+        RangeError,
+        'input.shape[1]',
+      ],
+      [
+        () => bn.forward({ data: new Float32Array(12), shape: [1, 3, 2, 3] }, { out }),
+        RangeError,
+        'input.data',
+      ],
+      [
+        () => bn.forward(randomTensor([1, 3, 2, 2]), { out, extra: 1 } as never),
+        TypeError,
+        'options.extra',
+      ],
       [() => bn.forward(null as unknown as Tensor), TypeError, 'input'],
     ];
     for (const [call, kind, argument] of failures) {
@@ -791,17 +943,33 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
   it('reject bad constructor arguments', () => {
     expectInvalid(() => new normkit.BatchNorm2d(0), RangeError, 'numFeatures');
     expectInvalid(() => new normkit.BatchNorm2d(2.5), RangeError, 'numFeatures');
-    expectInvalid(() => new normkit.BatchNorm2d('3' as unknown as number), TypeError, 'numFeatures');
-    expectInvalid(() => new normkit.BatchNorm2d(3, { momentum: '0.1' as unknown as number }), TypeError, 'momentum');
+    expectInvalid(
+      () => new normkit.BatchNorm2d('3' as unknown as number),
+      TypeError,
+      'numFeatures',
+    );
+    expectInvalid(
+      () => new normkit.BatchNorm2d(3, { momentum: '0.1' as unknown as number }),
+      TypeError,
+      'momentum',
+    );
     expectInvalid(() => new normkit.BatchNorm2d(3, { momentum: NaN }), RangeError, 'momentum');
     expectInvalid(() => new normkit.BatchNorm2d(3, { eps: -1 }), RangeError, 'eps');
-    expectInvalid(() => new normkit.BatchNorm2d(3, { affine: 0 as unknown as boolean }), TypeError, 'affine');
+    expectInvalid(
+      () => new normkit.BatchNorm2d(3, { affine: 0 as unknown as boolean }),
+      TypeError,
+      'affine',
+    );
     expectInvalid(
       () => new normkit.BatchNorm2d(3, { trackRunningStats: 'yes' as unknown as boolean }),
       TypeError,
       'trackRunningStats',
     );
-    expectInvalid(() => new normkit.BatchNorm2d(3, { layout: 'NHWC' as never }), RangeError, 'layout');
+    expectInvalid(
+      () => new normkit.BatchNorm2d(3, { layout: 'NHWC' as never }),
+      RangeError,
+      'layout',
+    );
     expectInvalid(
       () => new normkit.BatchNorm2d(3, { track_running_stats: false } as never),
       TypeError,
@@ -878,7 +1046,11 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
       ];
       for (const [dict, kind, argument] of bad) {
         expectInvalid(() => bn.loadStateDict(dict as normkit.BatchNormStateDict), kind, argument);
-        expectUnchanged([bn.weight, bn.bias, bn.runningMean, bn.runningVar], before, `state after ${argument}`);
+        expectUnchanged(
+          [bn.weight, bn.bias, bn.runningMean, bn.runningVar],
+          before,
+          `state after ${argument}`,
+        );
         expect(bn.numBatchesTracked, `counter after ${argument}`).to.equal(1);
       }
       const untracked = new normkit.BatchNorm1d(2, { trackRunningStats: false });
@@ -924,7 +1096,11 @@ describe('describeBatchNorm', () => {
   });
 
   it('counts N times the spatial size per channel at every rank', () => {
-    expect(normkit.describeBatchNorm([8, 5])).to.deep.equal({ statistics: 5, valuesPerStatistic: 8, paramShape: [5] });
+    expect(normkit.describeBatchNorm([8, 5])).to.deep.equal({
+      statistics: 5,
+      valuesPerStatistic: 8,
+      paramShape: [5],
+    });
     expect(normkit.describeBatchNorm([2, 4, 7])).to.deep.equal({
       statistics: 4,
       valuesPerStatistic: 14,

@@ -22,7 +22,10 @@ describe('binding layer (raw addon)', function () {
 
   it('is the same module as build/Release/normkit.node', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const direct = require(path.join(REPO_ROOT, 'build', 'Release', 'normkit.node')) as Record<string, Fn>;
+    const direct = require(path.join(REPO_ROOT, 'build', 'Release', 'normkit.node')) as Record<
+      string,
+      Fn
+    >;
     expect(direct.layerNormForward).to.equal(addon.layerNormForward);
     expect(Object.keys(addon).sort()).to.include.members([
       'batchNormForward',
@@ -41,7 +44,9 @@ describe('binding layer (raw addon)', function () {
   ): void {
     const before = untouched.map((a) => a.slice());
     expect(fn).to.throw(kind, message);
-    untouched.forEach((a, i) => expectSameValues(a, before[i], 'buffer written by a rejected call'));
+    untouched.forEach((a, i) =>
+      expectSameValues(a, before[i], 'buffer written by a rejected call'),
+    );
   }
 
   describe('layerNormForward(input, rows, cols, weight, bias, eps, out)', () => {
@@ -81,27 +86,56 @@ describe('binding layer (raw addon)', function () {
         /out/,
       );
       // Rows and cols that promise more than the arrays hold.
-      expectThrow(() => addon.layerNormForward(input(), 3, 3, null, null, 1e-5, out), RangeError, /input/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), 1, 1e6, null, null, 1e-5, out), RangeError, /input/, [out]);
+      expectThrow(
+        () => addon.layerNormForward(input(), 3, 3, null, null, 1e-5, out),
+        RangeError,
+        /input/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), 1, 1e6, null, null, 1e-5, out),
+        RangeError,
+        /input/,
+        [out],
+      );
     });
 
     it('rejects arrays of the wrong type with a TypeError', () => {
       const out = sentinel();
-      expectThrow(() => addon.layerNormForward(new Float64Array(6), 2, 3, null, null, 1e-5, out), TypeError, /input/, [
-        out,
-      ]);
-      expectThrow(() => addon.layerNormForward([1, 2, 3, 4, 5, 6], 2, 3, null, null, 1e-5, out), TypeError, /input/, [
-        out,
-      ]);
+      expectThrow(
+        () => addon.layerNormForward(new Float64Array(6), 2, 3, null, null, 1e-5, out),
+        TypeError,
+        /input/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward([1, 2, 3, 4, 5, 6], 2, 3, null, null, 1e-5, out),
+        TypeError,
+        /input/,
+        [out],
+      );
       expectThrow(
         () => addon.layerNormForward(input(), 2, 3, new Uint8Array(3), null, 1e-5, out),
         TypeError,
         /weight/,
         [out],
       );
-      expectThrow(() => addon.layerNormForward(input(), 2, 3, null, 'bias', 1e-5, out), TypeError, /bias/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), 2, 3, null, null, 1e-5, new Float64Array(6)), TypeError, /out/);
-      expectThrow(() => addon.layerNormForward(input(), 2, 3, null, null, 1e-5, new ArrayBuffer(24)), TypeError, /out/);
+      expectThrow(
+        () => addon.layerNormForward(input(), 2, 3, null, 'bias', 1e-5, out),
+        TypeError,
+        /bias/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), 2, 3, null, null, 1e-5, new Float64Array(6)),
+        TypeError,
+        /out/,
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), 2, 3, null, null, 1e-5, new ArrayBuffer(24)),
+        TypeError,
+        /out/,
+      );
     });
 
     it('rejects missing arguments and bad sizes', () => {
@@ -110,20 +144,53 @@ describe('binding layer (raw addon)', function () {
       expectThrow(() => addon.layerNormForward(input()), TypeError, /rows/);
       expectThrow(() => addon.layerNormForward(input(), 2, 3), TypeError, /eps/);
       expectThrow(() => addon.layerNormForward(input(), 2, 3, null, null, 1e-5), TypeError, /out/);
-      expectThrow(() => addon.layerNormForward(input(), '2', 3, null, null, 1e-5, out), TypeError, /rows/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), 2, 3, null, null, '1e-5', out), TypeError, /eps/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), -2, -3, null, null, 1e-5, out), RangeError, /rows/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), 2, 3.5, null, null, 1e-5, out), RangeError, /cols/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), NaN, 3, null, null, 1e-5, out), RangeError, /rows/, [out]);
-      expectThrow(() => addon.layerNormForward(input(), Infinity, 3, null, null, 1e-5, out), RangeError, /rows/, [out]);
+      expectThrow(
+        () => addon.layerNormForward(input(), '2', 3, null, null, 1e-5, out),
+        TypeError,
+        /rows/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), 2, 3, null, null, '1e-5', out),
+        TypeError,
+        /eps/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), -2, -3, null, null, 1e-5, out),
+        RangeError,
+        /rows/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), 2, 3.5, null, null, 1e-5, out),
+        RangeError,
+        /cols/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), NaN, 3, null, null, 1e-5, out),
+        RangeError,
+        /rows/,
+        [out],
+      );
+      expectThrow(
+        () => addon.layerNormForward(input(), Infinity, 3, null, null, 1e-5, out),
+        RangeError,
+        /rows/,
+        [out],
+      );
     });
 
     it('rejects rows * cols that overflow 64 bits instead of wrapping around', () => {
       const out = sentinel();
       const big = 2 ** 53;
-      expectThrow(() => addon.layerNormForward(input(), big, big, null, null, 1e-5, out), RangeError, /overflow/, [
-        out,
-      ]);
+      expectThrow(
+        () => addon.layerNormForward(input(), big, big, null, null, 1e-5, out),
+        RangeError,
+        /overflow/,
+        [out],
+      );
       expectThrow(
         () => addon.layerNormForward(input(), 2 ** 32, 2 ** 32, null, null, 1e-5, out),
         RangeError,
@@ -138,19 +205,38 @@ describe('binding layer (raw addon)', function () {
         [out],
       );
       // A product that fits but does not match the arrays.
-      expectThrow(() => addon.layerNormForward(input(), 2 ** 30, 2 ** 30, null, null, 1e-5, out), RangeError, /input/, [
-        out,
-      ]);
+      expectThrow(
+        () => addon.layerNormForward(input(), 2 ** 30, 2 ** 30, null, null, 1e-5, out),
+        RangeError,
+        /input/,
+        [out],
+      );
     });
 
     it('rejects an out that partly overlaps the input or a parameter', () => {
       const buffer = Float32Array.from({ length: 9 }, (_, i) => i);
       const snapshot = buffer.slice();
       expect(() =>
-        addon.layerNormForward(buffer.subarray(0, 6), 2, 3, null, null, 1e-5, buffer.subarray(3, 9)),
+        addon.layerNormForward(
+          buffer.subarray(0, 6),
+          2,
+          3,
+          null,
+          null,
+          1e-5,
+          buffer.subarray(3, 9),
+        ),
       ).to.throw(RangeError, /out/);
       expect(() =>
-        addon.layerNormForward(input(), 2, 3, buffer.subarray(0, 3), null, 1e-5, buffer.subarray(2, 8)),
+        addon.layerNormForward(
+          input(),
+          2,
+          3,
+          buffer.subarray(0, 3),
+          null,
+          1e-5,
+          buffer.subarray(2, 8),
+        ),
       ).to.throw(RangeError, /out/);
       expectSameValues(buffer, snapshot);
     });
@@ -213,10 +299,22 @@ describe('binding layer (raw addon)', function () {
     });
 
     it('rejects wrong types and missing arguments with a TypeError', () => {
-      expectThrow(() => addon.batchNormForward(...args({ 0: new Float64Array(12) })), TypeError, /input/);
+      expectThrow(
+        () => addon.batchNormForward(...args({ 0: new Float64Array(12) })),
+        TypeError,
+        /input/,
+      );
       expectThrow(() => addon.batchNormForward(...args({ 5: [1, 1, 1] })), TypeError, /weight/);
-      expectThrow(() => addon.batchNormForward(...args({ 7: new Int32Array(3) })), TypeError, /runningMean/);
-      expectThrow(() => addon.batchNormForward(...args({ 12: new Float64Array(12) })), TypeError, /out/);
+      expectThrow(
+        () => addon.batchNormForward(...args({ 7: new Int32Array(3) })),
+        TypeError,
+        /runningMean/,
+      );
+      expectThrow(
+        () => addon.batchNormForward(...args({ 12: new Float64Array(12) })),
+        TypeError,
+        /out/,
+      );
       expectThrow(() => addon.batchNormForward(...args({ 4: 0 })), TypeError, /channelsLast/);
       expectThrow(() => addon.batchNormForward(...args({ 9: 'yes' })), TypeError, /training/);
       expectThrow(() => addon.batchNormForward(...args({ 10: null })), TypeError, /momentum/);
@@ -241,7 +339,9 @@ describe('binding layer (raw addon)', function () {
         one[12] as Float32Array,
       ]);
       const noStats = args({ 7: null, 8: null, 9: false });
-      expectThrow(() => addon.batchNormForward(...noStats), RangeError, /runningMean/, [noStats[12] as Float32Array]);
+      expectThrow(() => addon.batchNormForward(...noStats), RangeError, /runningMean/, [
+        noStats[12] as Float32Array,
+      ]);
       const halfStats = args({ 8: undefined, 9: false });
       expectThrow(() => addon.batchNormForward(...halfStats), RangeError, /runningMean/, [
         halfStats[12] as Float32Array,
@@ -250,15 +350,13 @@ describe('binding layer (raw addon)', function () {
 
     it('rejects an out overlapping the input or a running statistic', () => {
       const buffer = new Float32Array(15).fill(1);
-      expect(() => addon.batchNormForward(...args({ 0: buffer.subarray(0, 12), 12: buffer.subarray(3, 15) }))).to.throw(
-        RangeError,
-        /out/,
-      );
+      expect(() =>
+        addon.batchNormForward(...args({ 0: buffer.subarray(0, 12), 12: buffer.subarray(3, 15) })),
+      ).to.throw(RangeError, /out/);
       const stats = new Float32Array(14);
-      expect(() => addon.batchNormForward(...args({ 7: stats.subarray(0, 3), 12: stats.subarray(2, 14) }))).to.throw(
-        RangeError,
-        /out/,
-      );
+      expect(() =>
+        addon.batchNormForward(...args({ 7: stats.subarray(0, 3), 12: stats.subarray(2, 14) })),
+      ).to.throw(RangeError, /out/);
       expectSameValues(stats, new Array(14).fill(0));
     });
   });
@@ -284,7 +382,10 @@ describe('binding layer (raw addon)', function () {
     it('copyBaseline rejects a short y', () => {
       const y = new Float32Array(3).fill(7);
       expect(() => addon.copyBaseline(new Float32Array(4), y, 1, 0)).to.throw(RangeError, /y/);
-      expect(() => addon.copyBaseline(new Float64Array(4), new Float32Array(4), 1, 0)).to.throw(TypeError, /x/);
+      expect(() => addon.copyBaseline(new Float64Array(4), new Float32Array(4), 1, 0)).to.throw(
+        TypeError,
+        /x/,
+      );
       expectSameValues(y, [7, 7, 7]);
       const ok = new Float32Array(4);
       addon.copyBaseline(Float32Array.from([1, 2, 3, 4]), ok, 2, 1);

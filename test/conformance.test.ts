@@ -95,9 +95,13 @@ describe('conformance: ../shared/conformance/cases.json', () => {
               error = e;
             }
             expect(error, 'expected an error').to.be.instanceOf(Error);
-            expect(error instanceof TypeError || error instanceof RangeError, String(error)).to.equal(true);
+            expect(
+              error instanceof TypeError || error instanceof RangeError,
+              String(error),
+            ).to.equal(true);
             for (const [k, v] of Object.entries(prep.inputs)) {
-              if (v) expect(Array.from(v), `${k} was changed`).to.deep.equal(Array.from(before[k]!));
+              if (v)
+                expect(Array.from(v), `${k} was changed`).to.deep.equal(Array.from(before[k]!));
             }
           });
           continue;

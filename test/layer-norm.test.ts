@@ -4,7 +4,13 @@ import { expect } from 'chai';
 import * as normkit from 'normkit';
 import type { Tensor } from 'normkit';
 import { mulberry32, randomFloats } from './helpers/prng';
-import { expectClose, expectInvalid, expectSameValues, expectUnchanged, snapshot } from './helpers/tensors';
+import {
+  expectClose,
+  expectInvalid,
+  expectSameValues,
+  expectUnchanged,
+  snapshot,
+} from './helpers/tensors';
 
 /** torch.nn.functional.layer_norm in float64: rows of `cols` values, biased variance. */
 function layerNormFormula(
@@ -61,8 +67,18 @@ describe('layerNorm', () => {
       const weight = randomFloats(rng, 6);
       const bias = randomFloats(rng, 6);
       expectClose(normkit.layerNorm(x, 6).data, layerNormFormula(x.data, 6), undefined, 'neither');
-      expectClose(normkit.layerNorm(x, 6, { weight }).data, layerNormFormula(x.data, 6, weight), undefined, 'weight');
-      expectClose(normkit.layerNorm(x, 6, { bias }).data, layerNormFormula(x.data, 6, null, bias), undefined, 'bias');
+      expectClose(
+        normkit.layerNorm(x, 6, { weight }).data,
+        layerNormFormula(x.data, 6, weight),
+        undefined,
+        'weight',
+      );
+      expectClose(
+        normkit.layerNorm(x, 6, { bias }).data,
+        layerNormFormula(x.data, 6, null, bias),
+        undefined,
+        'bias',
+      );
       expectClose(
         normkit.layerNorm(x, 6, { weight: null, bias: null }).data,
         layerNormFormula(x.data, 6),
@@ -95,10 +111,23 @@ describe('layerNorm', () => {
       const x = randomTensor([2, 3, 4, 5]);
       const weight = randomFloats(rng, 20);
       const bias = randomFloats(rng, 20);
-      expectClose(normkit.layerNorm(x, [4, 5], { weight, bias }).data, layerNormFormula(x.data, 20, weight, bias));
-      expectClose(normkit.layerNorm(x, [3, 4, 5]).data, layerNormFormula(x.data, 60), undefined, '3 dims');
+      expectClose(
+        normkit.layerNorm(x, [4, 5], { weight, bias }).data,
+        layerNormFormula(x.data, 20, weight, bias),
+      );
+      expectClose(
+        normkit.layerNorm(x, [3, 4, 5]).data,
+        layerNormFormula(x.data, 60),
+        undefined,
+        '3 dims',
+      );
       // Over the whole tensor: one statistic.
-      expectClose(normkit.layerNorm(x, [2, 3, 4, 5]).data, layerNormFormula(x.data, 120), undefined, 'all dims');
+      expectClose(
+        normkit.layerNorm(x, [2, 3, 4, 5]).data,
+        layerNormFormula(x.data, 120),
+        undefined,
+        'all dims',
+      );
       // Not the same as normalizing the last axis alone.
       const last = normkit.layerNorm(x, 5).data;
       expect(Array.from(last)).to.not.deep.equal(Array.from(normkit.layerNorm(x, [4, 5]).data));
@@ -118,7 +147,10 @@ describe('layerNorm', () => {
       // mean 1, biased variance 1: y = +-1 / sqrt(1 + eps)
       expectClose(normkit.layerNorm(x, 2, { eps: 0 }).data, [-1, 1]);
       expectClose(normkit.layerNorm(x, 2, { eps: 3 }).data, [-0.5, 0.5]);
-      expectClose(normkit.layerNorm(x, 2, { eps: 0.5 }).data, layerNormFormula(x.data, 2, null, null, 0.5));
+      expectClose(
+        normkit.layerNorm(x, 2, { eps: 0.5 }).data,
+        layerNormFormula(x.data, 2, null, null, 0.5),
+      );
       const small = randomTensor([2, 9], 0, 1e-3);
       const y = normkit.layerNorm(small, 9, { eps: 1e-2 }).data;
       expectClose(y, layerNormFormula(small.data, 9, null, null, 1e-2));
@@ -129,7 +161,10 @@ describe('layerNorm', () => {
     it('gives exactly the bias (or 0) for constant rows and width-1 rows', () => {
       const weight = new Float32Array([2, -3, 0.5]);
       const bias = new Float32Array([0.1, -7.25, 3.3]);
-      const x: Tensor = { data: new Float32Array([0.1, 0.1, 0.1, -4, -4, -4, 1e4, 1e4, 1e4]), shape: [3, 3] };
+      const x: Tensor = {
+        data: new Float32Array([0.1, 0.1, 0.1, -4, -4, -4, 1e4, 1e4, 1e4]),
+        shape: [3, 3],
+      };
       const y = normkit.layerNorm(x, 3, { weight, bias }).data;
       expectSameValues(y, [...bias, ...bias, ...bias]);
       expectSameValues(normkit.layerNorm(x, 3).data, new Array(9).fill(0), 'no affine');
@@ -152,10 +187,17 @@ describe('layerNorm', () => {
       const y = normkit.layerNorm({ data: dirty, shape: [5, 4] }, 4, { weight, bias }).data;
       const expected = normkit.layerNorm(clean, 4, { weight, bias }).data;
       for (const r of [1, 2, 3]) {
-        expect(Array.from(y.subarray(r * 4, r * 4 + 4)).every(Number.isNaN), `row ${r} is all NaN`).to.equal(true);
+        expect(
+          Array.from(y.subarray(r * 4, r * 4 + 4)).every(Number.isNaN),
+          `row ${r} is all NaN`,
+        ).to.equal(true);
       }
       for (const r of [0, 4]) {
-        expectSameValues(y.subarray(r * 4, r * 4 + 4), expected.subarray(r * 4, r * 4 + 4), `row ${r}`);
+        expectSameValues(
+          y.subarray(r * 4, r * 4 + 4),
+          expected.subarray(r * 4, r * 4 + 4),
+          `row ${r}`,
+        );
       }
     });
 
@@ -170,7 +212,9 @@ describe('layerNorm', () => {
       expect(noCols.data.length).to.equal(0);
       expect(noCols.shape).to.deep.equal([3, 0]);
       const out = new Float32Array(0);
-      expect(normkit.layerNorm({ data: new Float32Array(0), shape: [2, 0, 5] }, 5, { out }).data).to.equal(out);
+      expect(
+        normkit.layerNorm({ data: new Float32Array(0), shape: [2, 0, 5] }, 5, { out }).data,
+      ).to.equal(out);
     });
 
     it('returns a new tensor and leaves the input alone', () => {
@@ -219,7 +263,10 @@ describe('layerNorm', () => {
       make(): { arrays: Float32Array[]; call(api: Pick<typeof normkit, 'layerNorm'>): unknown };
     }
 
-    const x = (): Tensor => ({ data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), shape: [3, 4] });
+    const x = (): Tensor => ({
+      data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+      shape: [3, 4],
+    });
     const sentinel = (n = 12) => new Float32Array(n).fill(42);
     const plain = (
       kind: Case['kind'],
@@ -253,16 +300,32 @@ describe('layerNorm', () => {
         4,
         { out },
       ]),
-      plain(TypeError, 'input.shape', 'shape not an array', (i, out) => [{ data: i.data, shape: '3,4' }, 4, { out }]),
+      plain(TypeError, 'input.shape', 'shape not an array', (i, out) => [
+        { data: i.data, shape: '3,4' },
+        4,
+        { out },
+      ]),
       plain(TypeError, 'input.shape', 'shape missing', (i, out) => [{ data: i.data }, 4, { out }]),
       plain(TypeError, 'input.shape', 'shape with a string', (i, out) => [
         { data: i.data, shape: [3, '4'] },
         4,
         { out },
       ]),
-      plain(RangeError, 'input.shape', 'negative dim', (i, out) => [{ data: i.data, shape: [-3, -4] }, 4, { out }]),
-      plain(RangeError, 'input.shape', 'fractional dim', (i, out) => [{ data: i.data, shape: [1.5, 8] }, 8, { out }]),
-      plain(RangeError, 'input.shape', 'NaN dim', (i, out) => [{ data: i.data, shape: [NaN, 4] }, 4, { out }]),
+      plain(RangeError, 'input.shape', 'negative dim', (i, out) => [
+        { data: i.data, shape: [-3, -4] },
+        4,
+        { out },
+      ]),
+      plain(RangeError, 'input.shape', 'fractional dim', (i, out) => [
+        { data: i.data, shape: [1.5, 8] },
+        8,
+        { out },
+      ]),
+      plain(RangeError, 'input.shape', 'NaN dim', (i, out) => [
+        { data: i.data, shape: [NaN, 4] },
+        4,
+        { out },
+      ]),
       plain(RangeError, 'input.shape', 'infinite dim', (i, out) => [
         { data: i.data, shape: [Infinity, 4] },
         4,
@@ -274,18 +337,46 @@ describe('layerNorm', () => {
         { out },
       ]),
       plain(RangeError, 'normalizedShape', 'not the trailing dims', (i, out) => [i, 3, { out }]),
-      plain(RangeError, 'normalizedShape', 'trailing dims in the wrong order', (i, out) => [i, [4, 3], { out }]),
-      plain(RangeError, 'normalizedShape', 'more dims than the input', (i, out) => [i, [1, 3, 4], { out }]),
+      plain(RangeError, 'normalizedShape', 'trailing dims in the wrong order', (i, out) => [
+        i,
+        [4, 3],
+        { out },
+      ]),
+      plain(RangeError, 'normalizedShape', 'more dims than the input', (i, out) => [
+        i,
+        [1, 3, 4],
+        { out },
+      ]),
       plain(RangeError, 'normalizedShape', 'empty', (i, out) => [i, [], { out }]),
       plain(RangeError, 'normalizedShape', 'fractional', (i, out) => [i, 4.5, { out }]),
       plain(RangeError, 'normalizedShape', 'negative', (i, out) => [i, -4, { out }]),
       plain(RangeError, 'normalizedShape', 'NaN', (i, out) => [i, NaN, { out }]),
       plain(TypeError, 'normalizedShape', 'a string', (i, out) => [i, '4', { out }]),
-      plain(TypeError, 'normalizedShape', 'an array with a string', (i, out) => [i, ['4'], { out }]),
-      plain(TypeError, 'weight', 'weight a Float64Array', (i, out) => [i, 4, { weight: new Float64Array(4), out }]),
-      plain(TypeError, 'weight', 'weight a plain array', (i, out) => [i, 4, { weight: [1, 1, 1, 1], out }]),
-      plain(RangeError, 'weight', 'weight too short', (i, out) => [i, 4, { weight: new Float32Array(3), out }]),
-      plain(RangeError, 'bias', 'bias too long', (i, out) => [i, 4, { bias: new Float32Array(5), out }]),
+      plain(TypeError, 'normalizedShape', 'an array with a string', (i, out) => [
+        i,
+        ['4'],
+        { out },
+      ]),
+      plain(TypeError, 'weight', 'weight a Float64Array', (i, out) => [
+        i,
+        4,
+        { weight: new Float64Array(4), out },
+      ]),
+      plain(TypeError, 'weight', 'weight a plain array', (i, out) => [
+        i,
+        4,
+        { weight: [1, 1, 1, 1], out },
+      ]),
+      plain(RangeError, 'weight', 'weight too short', (i, out) => [
+        i,
+        4,
+        { weight: new Float32Array(3), out },
+      ]),
+      plain(RangeError, 'bias', 'bias too long', (i, out) => [
+        i,
+        4,
+        { bias: new Float32Array(5), out },
+      ]),
       plain(TypeError, 'bias', 'bias a number', (i, out) => [i, 4, { bias: 0, out }]),
       plain(RangeError, 'eps', 'eps negative', (i, out) => [i, 4, { eps: -1e-5, out }]),
       plain(RangeError, 'eps', 'eps NaN', (i, out) => [i, 4, { eps: NaN, out }]),
@@ -293,7 +384,11 @@ describe('layerNorm', () => {
       plain(RangeError, 'out', 'out too short', (i) => [i, 4, { out: new Float32Array(11) }]),
       plain(TypeError, 'out', 'out a Float64Array', (i) => [i, 4, { out: new Float64Array(12) }]),
       plain(TypeError, 'options', 'options a number', (i) => [i, 4, 5]),
-      plain(TypeError, 'options.epsilon', 'an unknown option', (i, out) => [i, 4, { epsilon: 1e-5, out }]),
+      plain(TypeError, 'options.epsilon', 'an unknown option', (i, out) => [
+        i,
+        4,
+        { epsilon: 1e-5, out },
+      ]),
       {
         name: 'out aliasing weight',
         kind: RangeError,
@@ -328,7 +423,10 @@ describe('layerNorm', () => {
         make() {
           const buffer = new Float32Array(16).map((_, i) => i);
           const input: Tensor = { data: buffer.subarray(0, 12), shape: [3, 4] };
-          return { arrays: [buffer], call: (api) => api.layerNorm(input, 4, { out: buffer.subarray(4, 16) }) };
+          return {
+            arrays: [buffer],
+            call: (api) => api.layerNorm(input, 4, { out: buffer.subarray(4, 16) }),
+          };
         },
       },
     ];
@@ -351,11 +449,17 @@ describe('layerNorm', () => {
 
     it('shows the received value briefly in the message', () => {
       const e = expectInvalid(
-        () => normkit.layerNorm({ data: new Float64Array(12) as unknown as Float32Array, shape: [3, 4] }, 4),
+        () =>
+          normkit.layerNorm(
+            { data: new Float64Array(12) as unknown as Float32Array, shape: [3, 4] },
+            4,
+          ),
         TypeError,
         'input.data',
       );
-      expect(e.message).to.equal('Expected a Float32Array for input.data, but received Float64Array(12)');
+      expect(e.message).to.equal(
+        'Expected a Float32Array for input.data, but received Float64Array(12)',
+      );
       const s = expectInvalid(
         () => normkit.layerNorm({ data: new Float32Array(6), shape: [2, 3, -1] }, 3),
         RangeError,
@@ -410,7 +514,11 @@ describe('LayerNorm', () => {
     const y = ln.forward(x);
     expect(y.shape).to.deep.equal([4, 2, 3]);
     expectClose(y.data, layerNormFormula(x.data, 6, weight, bias, 0.25));
-    expectSameValues(y.data, normkit.layerNorm(x, [2, 3], { weight, bias, eps: 0.25 }).data, 'functional');
+    expectSameValues(
+      y.data,
+      normkit.layerNorm(x, [2, 3], { weight, bias, eps: 0.25 }).data,
+      'functional',
+    );
   });
 
   it('forwards into out, in place included', () => {
@@ -425,7 +533,11 @@ describe('LayerNorm', () => {
   });
 
   it('rejects bad constructor arguments and bad forward inputs', () => {
-    expectInvalid(() => new normkit.LayerNorm('4' as unknown as number), TypeError, 'normalizedShape');
+    expectInvalid(
+      () => new normkit.LayerNorm('4' as unknown as number),
+      TypeError,
+      'normalizedShape',
+    );
     expectInvalid(() => new normkit.LayerNorm(-1), RangeError, 'normalizedShape');
     expectInvalid(() => new normkit.LayerNorm(4, { eps: -1 }), RangeError, 'eps');
     expectInvalid(
@@ -433,8 +545,16 @@ describe('LayerNorm', () => {
       TypeError,
       'elementwiseAffine',
     );
-    expectInvalid(() => new normkit.LayerNorm(4, { bias: 'no' as unknown as boolean }), TypeError, 'bias');
-    expectInvalid(() => new normkit.LayerNorm(4, { affine: true } as never), TypeError, 'options.affine');
+    expectInvalid(
+      () => new normkit.LayerNorm(4, { bias: 'no' as unknown as boolean }),
+      TypeError,
+      'bias',
+    );
+    expectInvalid(
+      () => new normkit.LayerNorm(4, { affine: true } as never),
+      TypeError,
+      'options.affine',
+    );
     const ln = new normkit.LayerNorm(4);
     const out = new Float32Array(6).fill(1);
     expectInvalid(
@@ -461,8 +581,12 @@ describe('LayerNorm', () => {
       d.bias![0] = 100;
       expectSameValues(ln.weight!, [1, 2, 3], 'module weight');
       expectSameValues(ln.bias!, [4, 5, 6], 'module bias');
-      expect(Object.keys(new normkit.LayerNorm(3, { elementwiseAffine: false }).stateDict())).to.deep.equal([]);
-      expect(Object.keys(new normkit.LayerNorm(3, { bias: false }).stateDict())).to.deep.equal(['weight']);
+      expect(
+        Object.keys(new normkit.LayerNorm(3, { elementwiseAffine: false }).stateDict()),
+      ).to.deep.equal([]);
+      expect(Object.keys(new normkit.LayerNorm(3, { bias: false }).stateDict())).to.deep.equal([
+        'weight',
+      ]);
     });
 
     it('round-trips through loadStateDict, which copies the values in', () => {
@@ -486,8 +610,15 @@ describe('LayerNorm', () => {
       const ln = new normkit.LayerNorm(3);
       ln.weight!.set([1, 2, 3]);
       ln.bias!.set([4, 5, 6]);
-      const good = () => ({ weight: new Float32Array([7, 8, 9]), bias: new Float32Array([7, 8, 9]) });
-      const check = (dict: unknown, kind: typeof TypeError | typeof RangeError, argument: string) => {
+      const good = () => ({
+        weight: new Float32Array([7, 8, 9]),
+        bias: new Float32Array([7, 8, 9]),
+      });
+      const check = (
+        dict: unknown,
+        kind: typeof TypeError | typeof RangeError,
+        argument: string,
+      ) => {
         expectInvalid(() => ln.loadStateDict(dict as normkit.LayerNormStateDict), kind, argument);
         expectSameValues(ln.weight!, [1, 2, 3], `weight after ${argument}`);
         expectSameValues(ln.bias!, [4, 5, 6], `bias after ${argument}`);
@@ -500,7 +631,11 @@ describe('LayerNorm', () => {
       check({ ...good(), bias: [1, 2, 3] }, TypeError, 'dict.bias');
       check(null, TypeError, 'dict');
       check([good().weight], TypeError, 'dict');
-      expectInvalid(() => new normkit.LayerNorm(3, { bias: false }).loadStateDict(good()), RangeError, 'dict.bias');
+      expectInvalid(
+        () => new normkit.LayerNorm(3, { bias: false }).loadStateDict(good()),
+        RangeError,
+        'dict.bias',
+      );
     });
   });
 });
@@ -552,6 +687,10 @@ describe('describeLayerNorm', () => {
     expectInvalid(() => normkit.describeLayerNorm([4], [2, 4]), RangeError, 'normalizedShape');
     expectInvalid(() => normkit.describeLayerNorm([2, 3, 4], []), RangeError, 'normalizedShape');
     expectInvalid(() => normkit.describeLayerNorm([2, -3, 4], [4]), RangeError, 'shape');
-    expectInvalid(() => normkit.describeLayerNorm('2,3' as unknown as number[], [3]), TypeError, 'shape');
+    expectInvalid(
+      () => normkit.describeLayerNorm('2,3' as unknown as number[], [3]),
+      TypeError,
+      'shape',
+    );
   });
 });

@@ -43,10 +43,18 @@ function params(rng: () => number, n: number): Float32Array {
 }
 
 /** Running statistics on the scale of the data, so eval output stays O(1). */
-function stats(rng: () => number, c: number, kind: Kind): { runningMean: Float32Array; runningVar: Float32Array } {
-  const [mean, std] = { normal: [-0.5, 2], offset: [1e4, 1e-2], huge: [0, 1e19], tiny: [0, 1e-30], constant: [0, 1] }[
-    kind
-  ];
+function stats(
+  rng: () => number,
+  c: number,
+  kind: Kind,
+): { runningMean: Float32Array; runningVar: Float32Array } {
+  const [mean, std] = {
+    normal: [-0.5, 2],
+    offset: [1e4, 1e-2],
+    huge: [0, 1e19],
+    tiny: [0, 1e-30],
+    constant: [0, 1],
+  }[kind];
   return {
     runningMean: Float32Array.from({ length: c }, () => mean + std * 0.3 * normal(rng)),
     runningVar: Float32Array.from({ length: c }, () => std * std * (0.5 + rng())),
@@ -106,7 +114,8 @@ describe('native vs reference', function () {
             { bias: params(rng, cols), eps: 1e-3 },
           ];
           // Without eps the tiny data is normalized to O(1) values rather than to ~1e-27.
-          if (kind === 'tiny' && cols > 1) variants.push({ weight: params(rng, cols), eps: 0 } as never);
+          if (kind === 'tiny' && cols > 1)
+            variants.push({ weight: params(rng, cols), eps: 0 } as never);
           for (const options of variants) {
             const label = `${kind} ${Object.keys(options).join('+') || 'plain'}`;
             const got = normkit.layerNorm(x, ns, options).data;
@@ -151,14 +160,25 @@ describe('native vs reference', function () {
                 const weight = affine ? params(rng, c) : null;
                 const bias = affine ? params(rng, c) : null;
                 const s = stats(rng, c, kind);
-                const native = { runningMean: s.runningMean.slice(), runningVar: s.runningVar.slice() };
-                const reference = { runningMean: s.runningMean.slice(), runningVar: s.runningVar.slice() };
+                const native = {
+                  runningMean: s.runningMean.slice(),
+                  runningVar: s.runningVar.slice(),
+                };
+                const reference = {
+                  runningMean: s.runningMean.slice(),
+                  runningVar: s.runningVar.slice(),
+                };
                 const options = { weight, bias, training, layout, momentum: training ? 0.3 : 0.1 };
                 const label = `${kind} ${layout} ${affine ? 'affine' : 'plain'} ${training ? 'training' : 'eval'}`;
                 const got = normkit.batchNorm(x, { ...options, ...native }).data;
                 const want = normkit.reference.batchNorm(x, { ...options, ...reference }).data;
                 expectClose(got, want, tol, `${label} output`);
-                expectClose(native.runningMean, reference.runningMean, tol, `${label} running mean`);
+                expectClose(
+                  native.runningMean,
+                  reference.runningMean,
+                  tol,
+                  `${label} running mean`,
+                );
                 expectClose(native.runningVar, reference.runningVar, tol, `${label} running var`);
               }
             }
@@ -285,23 +305,51 @@ describe('native vs reference', function () {
         const s0 = stats(rng, c, kind);
         for (const layout of ['channels_first', 'channels_last'] as Layout[]) {
           const label = `[${shape}] ${layout}`;
-          const fresh = () => ({ runningMean: s0.runningMean.slice(), runningVar: s0.runningVar.slice() });
+          const fresh = () => ({
+            runningMean: s0.runningMean.slice(),
+            runningVar: s0.runningVar.slice(),
+          });
           const runs = onThreads(() => {
             const s = fresh();
             const y = normkit.batchNorm(x, { ...s, weight, bias, layout, training: true }).data;
             return { y, ...s };
           });
           const ref = fresh();
-          const want = normkit.reference.batchNorm(x, { ...ref, weight, bias, layout, training: true }).data;
+          const want = normkit.reference.batchNorm(x, {
+            ...ref,
+            weight,
+            bias,
+            layout,
+            training: true,
+          }).data;
           runs.forEach((r, i) => {
             expectClose(r.y, runs[0].y, bound, `${label} ${i + 1} threads vs 1: output`);
-            expectClose(r.runningMean, runs[0].runningMean, bound, `${label} ${i + 1} threads vs 1: running mean`);
-            expectClose(r.runningVar, runs[0].runningVar, bound, `${label} ${i + 1} threads vs 1: running var`);
+            expectClose(
+              r.runningMean,
+              runs[0].runningMean,
+              bound,
+              `${label} ${i + 1} threads vs 1: running mean`,
+            );
+            expectClose(
+              r.runningVar,
+              runs[0].runningVar,
+              bound,
+              `${label} ${i + 1} threads vs 1: running var`,
+            );
             expectClose(r.y, want, tol, `${label} ${i + 1} threads vs reference`);
-            expectClose(r.runningVar, ref.runningVar, tol, `${label} ${i + 1} threads vs reference: running var`);
+            expectClose(
+              r.runningVar,
+              ref.runningVar,
+              tol,
+              `${label} ${i + 1} threads vs reference: running var`,
+            );
           });
-          const evalRuns = onThreads(() => normkit.batchNorm(x, { ...s0, weight, bias, layout }).data);
-          evalRuns.forEach((y, i) => expectClose(y, evalRuns[0], bound, `${label} eval ${i + 1} threads vs 1`));
+          const evalRuns = onThreads(
+            () => normkit.batchNorm(x, { ...s0, weight, bias, layout }).data,
+          );
+          evalRuns.forEach((y, i) =>
+            expectClose(y, evalRuns[0], bound, `${label} eval ${i + 1} threads vs 1`),
+          );
         }
       }
     });

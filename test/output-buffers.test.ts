@@ -30,7 +30,9 @@ describe('output buffers', () => {
 
   it('returns empty results for zero-size input on both backends', () => {
     for (const api of [normkit, normkit.reference]) {
-      expect(api.layerNorm({ data: new Float32Array(0), shape: [0, 8] }, 8).data.length).to.equal(0);
+      expect(api.layerNorm({ data: new Float32Array(0), shape: [0, 8] }, 8).data.length).to.equal(
+        0,
+      );
     }
   });
 });

@@ -53,7 +53,8 @@ describe('package', () => {
         .filter((k) => k !== 'default')
         .sort(),
     ).to.deep.equal(PUBLIC_NAMES);
-    for (const name of PUBLIC_NAMES) expect(esm[name], name).to.equal((normkit as Record<string, unknown>)[name]);
+    for (const name of PUBLIC_NAMES)
+      expect(esm[name], name).to.equal((normkit as Record<string, unknown>)[name]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(esm.default).to.equal(require('normkit'));
   });
@@ -68,9 +69,17 @@ describe('package', () => {
       "  names: Object.keys(all).filter((k) => k !== 'default').sort() }));",
     ].join('\n');
     // Same backend choice as this process, so the two must agree.
-    const r = runNode(['--input-type=module', '-e', script], { NORMKIT_BACKEND: process.env.NORMKIT_BACKEND });
+    const r = runNode(['--input-type=module', '-e', script], {
+      NORMKIT_BACKEND: process.env.NORMKIT_BACKEND,
+    });
     expect(r.status, r.stderr).to.equal(0);
-    const out = JSON.parse(r.stdout) as { backend: string; y: number[]; b: number[]; ref: string; names: string[] };
+    const out = JSON.parse(r.stdout) as {
+      backend: string;
+      y: number[];
+      b: number[];
+      ref: string;
+      names: string[];
+    };
     expect(out.backend).to.equal(normkit.backend);
     expect(out.ref).to.equal('function');
     expect(out.names).to.deep.equal(PUBLIC_NAMES);
@@ -131,7 +140,13 @@ describe('package', () => {
       ]) {
         expect(index, name).to.match(new RegExp(`export \\{[^}]*\\b${name}\\b[^}]*\\} from`));
       }
-      for (const name of ['Tensor', 'LayerNormOptions', 'BatchNormOptions', 'Layout', 'NormDescription']) {
+      for (const name of [
+        'Tensor',
+        'LayerNormOptions',
+        'BatchNormOptions',
+        'Layout',
+        'NormDescription',
+      ]) {
         expect(index, name).to.match(new RegExp(`export type \\{[^}]*\\b${name}\\b`));
       }
       expect(index).to.match(
@@ -144,7 +159,9 @@ describe('package', () => {
       expect(dts('batch-norm.d.ts')).to.match(
         /export declare function batchNorm\(input: Tensor, options\?: BatchNormOptions\): Tensor;/,
       );
-      expect(dts('batch-norm.d.ts')).to.match(/export declare class BatchNorm2d extends BatchNormBase/);
+      expect(dts('batch-norm.d.ts')).to.match(
+        /export declare class BatchNorm2d extends BatchNormBase/,
+      );
       expect(dts('tensor.d.ts')).to.match(/data: Float32Array;\s*shape: readonly number\[\];/);
     });
 
@@ -216,7 +233,13 @@ describe('package', () => {
 
     it('falls back to the reference backend with exactly one warning that says why', () => {
       const r = runNode(['-e', childScript(body, breakBindings)]);
-      const report = parseReport<{ backend: string; native: unknown; threads: number; y: number[]; same: boolean }>(r);
+      const report = parseReport<{
+        backend: string;
+        native: unknown;
+        threads: number;
+        y: number[];
+        same: boolean;
+      }>(r);
       expect(report.result.backend).to.equal('js');
       expect(report.result.native).to.equal(null);
       expect(report.result.threads).to.equal(1);
@@ -245,12 +268,16 @@ describe('package', () => {
       const report = parseReport<{ error: string; threads: number }>(
         runNode(['-e', childScript(check, breakBindings)]),
       );
-      expect(report.result.error).to.match(/^RangeError: Expected .+ for runningMean and runningVar, but received/);
+      expect(report.result.error).to.match(
+        /^RangeError: Expected .+ for runningMean and runningVar, but received/,
+      );
       expect(report.result.threads).to.equal(1);
     });
 
     it('with NORMKIT_BACKEND=native throws instead of falling back', () => {
-      const r = runNode(['-e', childScript('result = nk.backend;', breakBindings)], { NORMKIT_BACKEND: 'native' });
+      const r = runNode(['-e', childScript('result = nk.backend;', breakBindings)], {
+        NORMKIT_BACKEND: 'native',
+      });
       expect(r.status).to.not.equal(0);
       expect(r.stderr).to.contain('NORMKIT_BACKEND=native');
       expect(r.stderr).to.contain('simulated: no compiled addon here');

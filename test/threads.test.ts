@@ -2,7 +2,14 @@
 // NORMKIT_BACKEND (checked in child processes, since they act once per process).
 import { expect } from 'chai';
 import * as normkit from 'normkit';
-import { childScript, expectClose, expectInvalid, loadRawAddon, parseReport, runNode } from './helpers/tensors';
+import {
+  childScript,
+  expectClose,
+  expectInvalid,
+  loadRawAddon,
+  parseReport,
+  runNode,
+} from './helpers/tensors';
 
 interface ThreadsReport {
   backend: string;
@@ -67,7 +74,10 @@ describe('threads', () => {
   });
 
   it('computes the same, up to rounding, on any thread count it accepts', () => {
-    const x = { data: Float32Array.from({ length: 1 << 17 }, (_, i) => Math.sin(i)), shape: [256, 512] };
+    const x = {
+      data: Float32Array.from({ length: 1 << 17 }, (_, i) => Math.sin(i)),
+      shape: [256, 512],
+    };
     normkit.setNumThreads(1);
     const one = normkit.layerNorm(x, 512).data;
     const bnOne = normkit.batchNorm({ data: x.data, shape: [64, 8, 256] }, { training: true }).data;
@@ -115,7 +125,10 @@ describe('threads', () => {
     }
 
     it('NORMKIT_BACKEND=js gives the reference backend, with no warning', () => {
-      const r = runNode(['-e', childScript(REPORT)], { NORMKIT_BACKEND: 'js', NORMKIT_NUM_THREADS: '2' });
+      const r = runNode(['-e', childScript(REPORT)], {
+        NORMKIT_BACKEND: 'js',
+        NORMKIT_NUM_THREADS: '2',
+      });
       const report = parseReport<ThreadsReport>(r);
       expect(report.result.backend).to.equal('js');
       expect(report.result.hardware).to.equal(null);

@@ -35,7 +35,8 @@ export function batchNormForward(
     if (training) {
       let sum = 0;
       for (let n = 0; n < batch; n++) {
-        for (let s = 0; s < spatial; s++) sum += input[index(n, c, s, channels, spatial, channelsLast)];
+        for (let s = 0; s < spatial; s++)
+          sum += input[index(n, c, s, channels, spatial, channelsLast)];
       }
       const m = sum / count;
       let sq = 0;
@@ -67,7 +68,8 @@ export function batchNormForward(
   for (let c = 0; c < channels; c++) {
     if (runningMean) runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
     if (runningVar) {
-      runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * (count / (count - 1));
+      runningVar[c] =
+        (1 - momentum) * runningVar[c] + momentum * variance[c] * (count / (count - 1));
     }
   }
 }

@@ -27,14 +27,17 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   check_out_aliasing(env, out, input, {weight, bias, running_mean, running_var});
   if (training) {
     if (shape.batch * shape.spatial == 1 && c > 0) {
-      throw Napi::RangeError::New(env, "Expected more than 1 value per channel when training");
+      throw Napi::RangeError::New(
+          env, "Expected more than 1 value per channel when training for input, but received 1");
     }
     batch_norm_forward_training(input.data, out.data, shape, weight.data, bias.data, eps, momentum,
                                 running_mean.data, running_var.data, nullptr, nullptr);
   } else {
     if (!running_mean || !running_var) {
       if (numel > 0 || c > 0) {
-        throw Napi::RangeError::New(env, "Expected runningMean and runningVar in eval mode");
+        throw Napi::RangeError::New(env,
+                                    "Expected Float32Arrays in eval mode for runningMean and "
+                                    "runningVar, but received null");
       }
     }
     batch_norm_forward_eval(input.data, out.data, shape, weight.data, bias.data, running_mean.data,

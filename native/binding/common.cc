@@ -33,7 +33,8 @@ FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const ch
   size_t offset = 0;
   if (napi_get_typedarray_info(info.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != napi_float32_array) {
-    type_error(info.Env(), std::string("Expected a Float32Array for ") + name);
+    type_error(info.Env(),
+               std::string("Expected a Float32Array for ") + name + ", but received another value");
   }
   // data already points at the view's first element (N-API adds byteOffset).
   return {static_cast<float*>(data), static_cast<int64_t>(length)};
@@ -55,7 +56,8 @@ FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* 
 double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   double d = 0;
   if (napi_get_value_double(info.Env(), arg(info, index), &d) != napi_ok) {
-    type_error(info.Env(), std::string("Expected a number for ") + name);
+    type_error(info.Env(),
+               std::string("Expected a number for ") + name + ", but received another value");
   }
   return d;
 }
@@ -63,7 +65,8 @@ double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name
 int64_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   const double d = number_arg(info, index, name);
   if (!(d >= 0 && d <= kMaxSafeInteger) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    range_error(info.Env(), std::string("Expected a non-negative integer for ") + name);
+    range_error(info.Env(), std::string("Expected a non-negative integer for ") + name +
+                                ", but received " + std::to_string(d));
   }
   return static_cast<int64_t>(d);
 }
@@ -71,24 +74,34 @@ int64_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* name)
 bool bool_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   bool b = false;
   if (napi_get_value_bool(info.Env(), arg(info, index), &b) != napi_ok) {
-    type_error(info.Env(), std::string("Expected a boolean for ") + name);
+    type_error(info.Env(),
+               std::string("Expected a boolean for ") + name + ", but received another value");
   }
   return b;
 }
 
 int64_t checked_product(const Napi::Env& env, int64_t a, int64_t b) {
   int64_t r = 0;
-  if (__builtin_mul_overflow(a, b, &r)) range_error(env, "Tensor size overflows 64 bits");
+  if (__builtin_mul_overflow(a, b, &r))
+    range_error(
+        env,
+        "Expected sizes whose product does not overflow 64 bits for the tensor, but received " +
+            std::to_string(a) + " x " + std::to_string(b));
   return r;
 }
 
 void check_out_aliasing(const Napi::Env& env, const FloatSpan& out, const FloatSpan& input,
                         std::initializer_list<FloatSpan> params) {
   if (out.data != input.data && overlaps(out, input)) {
-    range_error(env, "Expected out to be the input itself or not to overlap it");
+    range_error(env,
+                "Expected the input itself or memory apart from it for out, but received an "
+                "overlapping view");
   }
   for (const FloatSpan& p : params) {
-    if (overlaps(out, p)) range_error(env, "Expected out not to overlap a parameter");
+    if (overlaps(out, p))
+      range_error(
+          env,
+          "Expected memory apart from the parameters for out, but received an overlapping view");
   }
 }
 

@@ -36,8 +36,8 @@ NORMKIT_AVX512_INLINE __mmask16 first_lanes(int64_t n) {
 // (x - shift) of 16 floats as two vectors of 8 doubles; lanes outside `mask` are 0.
 NORMKIT_AVX512_INLINE void widen_shifted(__m512 v, __m512d shift_lo, __m512d shift_hi,
                                          __mmask16 mask, __m512d& lo, __m512d& hi) {
-  lo = _mm512_maskz_sub_pd(static_cast<__mmask8>(mask), cvt_pd(_mm512_castps512_ps256(v)),
-                           shift_lo);
+  lo =
+      _mm512_maskz_sub_pd(static_cast<__mmask8>(mask), cvt_pd(_mm512_castps512_ps256(v)), shift_lo);
   hi = _mm512_maskz_sub_pd(static_cast<__mmask8>(mask >> 8),
                            cvt_pd(_mm512_maskz_extractf32x8_ps(0xFF, v, 1)), shift_hi);
 }
@@ -202,8 +202,10 @@ NORMKIT_AVX512_INLINE void sum_rows_of_channels(const float* x, int64_t begin, i
         const float* xr = x + r * c + c0;
         __m512d d[4];
         widen_shifted(_mm512_maskz_loadu_ps(m0, xr), sh[0], sh[1], m0, d[0], d[1]);
-        if (m1) widen_shifted(_mm512_maskz_loadu_ps(m1, xr + 16), sh[2], sh[3], m1, d[2], d[3]);
-        else d[2] = d[3] = _mm512_setzero_pd();
+        if (m1)
+          widen_shifted(_mm512_maskz_loadu_ps(m1, xr + 16), sh[2], sh[3], m1, d[2], d[3]);
+        else
+          d[2] = d[3] = _mm512_setzero_pd();
         for (int j = 0; j < 4; ++j) {
           a[j] = _mm512_add_pd(a[j], d[j]);
           q[j] = _mm512_fmadd_pd(d[j], d[j], q[j]);

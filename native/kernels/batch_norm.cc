@@ -81,9 +81,8 @@ NORMKIT_TARGET_AVX512 void sum_planes_avx512(const float* x, int64_t begin, int6
 }
 
 template <bool kStream>
-NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t begin,
-                                               int64_t end, int64_t c, int64_t spatial,
-                                               const ChannelAffine* a) {
+NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t begin, int64_t end,
+                                               int64_t c, int64_t spatial, const ChannelAffine* a) {
   for (int64_t p = begin; p < end; ++p) {
     const int64_t ch = p % c;
     avx512::apply_run<false, false, kStream>(x + p * spatial, y + p * spatial, spatial, (*a)[ch],
@@ -179,7 +178,8 @@ void collect_rows_of_channels(const float* x, const BatchNormShape& s, double* m
   if (!done) {
     parallel_for(threads, n, [&](int t, int64_t begin, int64_t end) {
       double* s1 = partial.data() + t * stride * 2;
-      NORMKIT_IF_AVX512(sum_rows_of_channels_avx512(x, begin, end, c, shift.data(), s1, s1 + stride))
+      NORMKIT_IF_AVX512(
+          sum_rows_of_channels_avx512(x, begin, end, c, shift.data(), s1, s1 + stride))
       sum_rows_of_channels(x, begin, end, c, shift.data(), s1, s1 + stride);
     });
   }
@@ -242,19 +242,24 @@ void apply(const float* x, float* y, const BatchNormShape& s, const ChannelAffin
   if (use_avx512()) {
     const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
     const bool stream = use_streaming_stores(bytes, bytes);
-    if (rows_of_channels(s) && PeriodicAffine::period_for(s.channels) <= PeriodicAffine::kMaxPeriod) {
+    if (rows_of_channels(s) &&
+        PeriodicAffine::period_for(s.channels) <= PeriodicAffine::kMaxPeriod) {
       const PeriodicAffine pa(a);
       const int64_t n = rows(s), c = s.channels;
       parallel_for(threads, n, [&](int, int64_t b, int64_t e) {
-        if (stream) apply_periodic_avx512<true>(x, y, b * c, e * c, &pa);
-        else apply_periodic_avx512<false>(x, y, b * c, e * c, &pa);
+        if (stream)
+          apply_periodic_avx512<true>(x, y, b * c, e * c, &pa);
+        else
+          apply_periodic_avx512<false>(x, y, b * c, e * c, &pa);
       });
       return;
     }
     if (!rows_of_channels(s)) {
       parallel_for(threads, planes(s), [&](int, int64_t b, int64_t e) {
-        if (stream) apply_planes_avx512<true>(x, y, b, e, s.channels, s.spatial, &a);
-        else apply_planes_avx512<false>(x, y, b, e, s.channels, s.spatial, &a);
+        if (stream)
+          apply_planes_avx512<true>(x, y, b, e, s.channels, s.spatial, &a);
+        else
+          apply_planes_avx512<false>(x, y, b, e, s.channels, s.spatial, &a);
       });
       return;
     }
@@ -342,8 +347,11 @@ void batch_norm_forward_training(const float* x, float* y, const BatchNormShape&
   }
   const double unbias = count > 1 ? static_cast<double>(count) / (count - 1) : 1.0;
   for (int64_t i = 0; i < c; ++i) {
-    if (running_mean) running_mean[i] = static_cast<float>((1 - momentum) * running_mean[i] + momentum * mean[i]);
-    if (running_var) running_var[i] = static_cast<float>((1 - momentum) * running_var[i] + momentum * var[i] * unbias);
+    if (running_mean)
+      running_mean[i] = static_cast<float>((1 - momentum) * running_mean[i] + momentum * mean[i]);
+    if (running_var)
+      running_var[i] =
+          static_cast<float>((1 - momentum) * running_var[i] + momentum * var[i] * unbias);
     if (save_mean) save_mean[i] = mean[i];
     if (save_var) save_var[i] = var[i];
   }

@@ -15,7 +15,7 @@ constexpr int64_t kGrainValues = int64_t{1} << 15;
 
 // Row statistics to the apply step's parameters, recording mean and rstd when asked.
 NORMKIT_INLINE Affine finish_row(const ShiftedSums& acc, double shift, int64_t cols, double eps,
-                                    int64_t r, float* mean_out, float* rstd_out) {
+                                 int64_t r, float* mean_out, float* rstd_out) {
   const GroupStats st = finish_moments(acc, shift, cols);
   const double rstd = 1.0 / std::sqrt(st.var + eps);
   if (mean_out) mean_out[r] = static_cast<float>(st.mean);
@@ -26,9 +26,9 @@ NORMKIT_INLINE Affine finish_row(const ShiftedSums& acc, double shift, int64_t c
 // Each row is read from memory once: it stays in L1/L2 (3 KB at 768, 16 KB at 4096) between
 // its statistics and its normalization.
 template <bool kWeight, bool kBias>
-NORMKIT_INLINE void rows_generic(const float* x, float* y, int64_t begin, int64_t end,
-                                 int64_t cols, const float* w, const float* b, double eps,
-                                 float* mean_out, float* rstd_out) {
+NORMKIT_INLINE void rows_generic(const float* x, float* y, int64_t begin, int64_t end, int64_t cols,
+                                 const float* w, const float* b, double eps, float* mean_out,
+                                 float* rstd_out) {
   for (int64_t r = begin; r < end; ++r) {
     const float* xr = x + r * cols;
     const double shift = xr[0];
@@ -42,7 +42,8 @@ NORMKIT_INLINE void rows_generic(const float* x, float* y, int64_t begin, int64_
 NORMKIT_DISPATCH void layer_norm_rows(const float* x, float* y, int64_t begin, int64_t end,
                                       int64_t cols, const float* w, const float* b, double eps,
                                       float* mean_out, float* rstd_out) {
-  if (w && b) return rows_generic<true, true>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
+  if (w && b)
+    return rows_generic<true, true>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
   if (w) return rows_generic<true, false>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
   if (b) return rows_generic<false, true>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
   rows_generic<false, false>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
@@ -73,9 +74,12 @@ NORMKIT_TARGET_AVX512 void layer_norm_rows_avx512(const float* x, float* y, int6
                                                   int64_t end, int64_t cols, const float* w,
                                                   const float* b, double eps, float* mean_out,
                                                   float* rstd_out) {
-  if (w && b) return rows_avx512<true, true, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
-  if (w) return rows_avx512<true, false, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
-  if (b) return rows_avx512<false, true, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
+  if (w && b)
+    return rows_avx512<true, true, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
+  if (w)
+    return rows_avx512<true, false, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
+  if (b)
+    return rows_avx512<false, true, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
   rows_avx512<false, false, kStream>(x, y, begin, end, cols, w, b, eps, mean_out, rstd_out);
 }
 #endif
@@ -94,7 +98,8 @@ void layer_norm_forward(const float* x, float* y, int64_t rows, int64_t cols, co
       if (stream) {
         layer_norm_rows_avx512<true>(x, y, begin, end, cols, weight, bias, eps, mean_out, rstd_out);
       } else {
-        layer_norm_rows_avx512<false>(x, y, begin, end, cols, weight, bias, eps, mean_out, rstd_out);
+        layer_norm_rows_avx512<false>(x, y, begin, end, cols, weight, bias, eps, mean_out,
+                                      rstd_out);
       }
     });
     return;

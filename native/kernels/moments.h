@@ -70,10 +70,10 @@ NORMKIT_INLINE GroupStats finish_moments(const ShiftedSums& acc, double shift, i
   const double m1 = acc.s1 / static_cast<double>(count);
   st.mean = shift + m1;
   const double var = acc.s2 / static_cast<double>(count) - m1 * m1;
-  // A non-finite value anywhere in the group makes the whole group NaN, as in PyTorch.
+  // A non-finite value anywhere in the group makes the variance NaN, so the whole group's output
+  // is NaN; the mean stays what it is (Inf for a group holding +Inf), as in PyTorch.
   st.var = std::isfinite(var) && std::isfinite(st.mean) ? (var > 0 ? var : 0.0)
                                                         : std::numeric_limits<double>::quiet_NaN();
-  if (std::isnan(st.var)) st.mean = std::numeric_limits<double>::quiet_NaN();
   return st;
 }
 

@@ -22,7 +22,10 @@ export interface ConformanceCase {
 export const CASES_PATH = path.resolve(__dirname, '../../../../shared/conformance/cases.json');
 
 export function loadCases(): ConformanceCase[] {
-  const doc = JSON.parse(fs.readFileSync(CASES_PATH, 'utf8')) as { version: number; cases: ConformanceCase[] };
+  const doc = JSON.parse(fs.readFileSync(CASES_PATH, 'utf8')) as {
+    version: number;
+    cases: ConformanceCase[];
+  };
   return doc.cases;
 }
 
@@ -39,7 +42,8 @@ export function mismatches(
   limit = 5,
 ): string[] {
   const out: string[] = [];
-  if (got.length !== expected.length) return [`length ${got.length} vs expected ${expected.length}`];
+  if (got.length !== expected.length)
+    return [`length ${got.length} vs expected ${expected.length}`];
   for (let i = 0; i < expected.length && out.length < limit; i++) {
     const e = expected[i];
     const g = got[i];

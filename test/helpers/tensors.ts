@@ -55,7 +55,11 @@ export function expectClose(
 }
 
 /** Exact equality, element by element, with -0 equal to 0 and NaN equal to NaN. */
-export function expectSameValues(got: ArrayLike<number>, expected: ArrayLike<number>, label = 'values'): void {
+export function expectSameValues(
+  got: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  label = 'values',
+): void {
   expect(got.length, `${label} length`).to.equal(expected.length);
   const bad: string[] = [];
   for (let i = 0; i < expected.length && bad.length < 5; i++) {
@@ -73,7 +77,11 @@ function escapeRegExp(s: string): string {
  * Calls `fn`, which must throw an instance of `kind` worded
  * `Expected <what> for <argument>, but received <value>`; returns the error.
  */
-export function expectInvalid(fn: () => unknown, kind: typeof TypeError | typeof RangeError, argument: string): Error {
+export function expectInvalid(
+  fn: () => unknown,
+  kind: typeof TypeError | typeof RangeError,
+  argument: string,
+): Error {
   let error: unknown;
   try {
     fn();
@@ -82,12 +90,16 @@ export function expectInvalid(fn: () => unknown, kind: typeof TypeError | typeof
   }
   expect(error, `expected a ${kind.name} for ${argument}`).to.be.instanceOf(kind);
   const message = (error as Error).message;
-  expect(message).to.match(new RegExp(`^Expected .+ for ${escapeRegExp(argument)}, but received .+`));
+  expect(message).to.match(
+    new RegExp(`^Expected .+ for ${escapeRegExp(argument)}, but received .+`),
+  );
   return error as Error;
 }
 
 /** Copies of arrays, to check afterwards that nothing changed them. */
-export function snapshot(arrays: ReadonlyArray<Float32Array | null | undefined>): Array<Float32Array | null> {
+export function snapshot(
+  arrays: ReadonlyArray<Float32Array | null | undefined>,
+): Array<Float32Array | null> {
   return arrays.map((a) => (a ? a.slice() : null));
 }
 
@@ -111,7 +123,10 @@ export interface ChildResult {
  * Runs `node <args>` from the repository root with `env` added to a copy of this process's
  * environment from which normkit's own variables are removed (`undefined` removes a key).
  */
-export function runNode(args: readonly string[], env: Record<string, string | undefined> = {}): ChildResult {
+export function runNode(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): ChildResult {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.NORMKIT_BACKEND;
   delete childEnv.NORMKIT_NUM_THREADS;
@@ -162,8 +177,14 @@ export function parseReport<T>(r: ChildResult): ChildReport<T> {
 export function loadRawAddon(): Record<string, (...args: unknown[]) => unknown> | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => unknown;
-    return bindings({ bindings: 'normkit', module_root: REPO_ROOT }) as Record<string, (...args: unknown[]) => unknown>;
+    const bindings = require('bindings') as (opts: {
+      bindings: string;
+      module_root: string;
+    }) => unknown;
+    return bindings({ bindings: 'normkit', module_root: REPO_ROOT }) as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
   } catch {
     return null;
   }
