@@ -51,7 +51,9 @@ int64_t last_level_cache_bytes() {
 
 bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   static const int64_t kCacheBytes = last_level_cache_bytes();
-  return bytes_in + bytes_out > kCacheBytes;
+  // Half: the cache is shared with other cores and tenants, and a second pass over the input
+  // (channels-last BatchNorm) needs the input to survive in it while the output is written.
+  return bytes_in + bytes_out > kCacheBytes / 2;
 }
 
 const char* simd_path() {

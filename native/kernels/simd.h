@@ -50,7 +50,7 @@ bool use_avx512();
 const char* simd_path();
 
 // Whether a kernel reading `bytes_in` and writing `bytes_out` should write with streaming
-// (non-temporal) stores on the AVX-512 path: yes when input and output together overflow the
+// (non-temporal) stores on the AVX-512 path: yes when input and output together exceed half the
 // last-level cache, since the output cannot stay cached anyway and skipping the
 // read-for-ownership of each output line saves a third of the traffic of a read-once,
 // write-once kernel. Smaller outputs stay in cache for whoever reads them next.
