@@ -35,7 +35,9 @@ function bn(shape, training, layout, extra = {}) {
   const rank = shape.length === 2 ? 'BN1d' : 'BN2d';
   const tag = shape.length === 2 ? '' : layout === 'channels_last' ? ' NHWC' : ' NCHW';
   const short =
-    kind === 'latency' ? `BN ${training ? 'train' : 'eval'} latency` : `${rank} ${training ? 'train' : 'eval'}${tag}`;
+    kind === 'latency'
+      ? `BN ${training ? 'train' : 'eval'} latency`
+      : `${rank} ${training ? 'train' : 'eval'}${tag}`;
   return {
     id: `${short.toLowerCase().replace(/ /g, '-')}-${dims(shape)}`,
     name: `${short} ${show(shape)}`,

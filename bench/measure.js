@@ -10,8 +10,7 @@ const seconds = (t0, t1) => Number(t1 - t0) / 1e9;
 function summarize(samples, calls) {
   const perCall = samples.map((s) => s / calls).sort((a, b) => a - b);
   const mid = perCall.length >> 1;
-  const median =
-    perCall.length % 2 ? perCall[mid] : (perCall[mid - 1] + perCall[mid]) / 2;
+  const median = perCall.length % 2 ? perCall[mid] : (perCall[mid - 1] + perCall[mid]) / 2;
   return {
     median,
     min: perCall[0],

@@ -17,11 +17,7 @@ const FALLBACK_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
 function esc(s) {
-  return String(s)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function fmt(v) {
@@ -63,7 +59,9 @@ function panel({ x, y, width, height, title, unit, groups, impls, colorOf }) {
   for (let v = 0; v <= axisTop + step / 2; v += step) {
     const gy = yOf(v).toFixed(1);
     out.push(`<line x1="${px}" y1="${gy}" x2="${px + plotW}" y2="${gy}" stroke="#ddd" stroke-width="1"/>`);
-    out.push(`<text x="${px - 6}" y="${Number(gy) + 4}" font-size="11" text-anchor="end" ${FONT}>${esc(fmt(v))}</text>`);
+    out.push(
+      `<text x="${px - 6}" y="${Number(gy) + 4}" font-size="11" text-anchor="end" ${FONT}>${esc(fmt(v))}</text>`,
+    );
   }
   out.push(
     `<text transform="translate(${x + 14},${py + plotH / 2}) rotate(-90)" font-size="12" text-anchor="middle" ${FONT}>${esc(unit)}</text>`,
@@ -95,7 +93,9 @@ function panel({ x, y, width, height, title, unit, groups, impls, colorOf }) {
       const ry = yOf(g.ref.value).toFixed(1);
       const x1 = gx + 4;
       const x2 = gx + groupW - 4;
-      out.push(`<line x1="${x1.toFixed(1)}" y1="${ry}" x2="${x2.toFixed(1)}" y2="${ry}" stroke="#000" stroke-width="2" stroke-dasharray="6 3"/>`);
+      out.push(
+        `<line x1="${x1.toFixed(1)}" y1="${ry}" x2="${x2.toFixed(1)}" y2="${ry}" stroke="#000" stroke-width="2" stroke-dasharray="6 3"/>`,
+      );
     }
     const lines = g.ref && g.ref.value > 0 ? [...g.label, g.ref.label] : g.label;
     lines.forEach((line, li) => {
@@ -116,7 +116,9 @@ function legend(x, y, impls, colorOf, extra) {
     cx += 24 + impl.length * 7;
   }
   if (extra) {
-    out.push(`<line x1="${cx}" y1="${y - 4}" x2="${cx + 24}" y2="${y - 4}" stroke="#000" stroke-width="2" stroke-dasharray="6 3"/>`);
+    out.push(
+      `<line x1="${cx}" y1="${y - 4}" x2="${cx + 24}" y2="${y - 4}" stroke="#000" stroke-width="2" stroke-dasharray="6 3"/>`,
+    );
     out.push(`<text x="${cx + 30}" y="${y}" font-size="12" ${FONT}>${esc(extra)}</text>`);
   }
   return out.join('\n');
@@ -132,7 +134,8 @@ function renderSvg(report) {
     ...implsSeen.filter((i) => !implOrder.includes(i)),
   ];
   const colorOf = (impl) => COLORS[impl] || FALLBACK_COLORS[impls.indexOf(impl) % FALLBACK_COLORS.length];
-  const find = (caseId, impl, t) => results.find((r) => r.case === caseId && r.impl === impl && r.threads === t);
+  const find = (caseId, impl, t) =>
+    results.find((r) => r.case === caseId && r.impl === impl && r.threads === t);
 
   const throughputCases = cases.filter((c) => c.kind === 'throughput');
   const latencyCases = cases.filter((c) => c.kind === 'latency');
@@ -144,9 +147,18 @@ function renderSvg(report) {
     `<text x="10" y="${y + 18}" font-size="18" font-weight="bold" ${FONT}>${esc(`normkit bench: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, simd ${machine.simdPath}, OpenMP ${machine.openmp ? 'on' : 'off'}`)}</text>`,
   );
   parts.push(
-    `<text x="10" y="${y + 36}" font-size="12" fill="#444" ${FONT}>${esc(`${report.date}  ·  median of repeated calls  ·  GB/s = (input + output bytes) / time  ·  dashed line: copy baseline y = a·x + b on the same bytes and threads`)}</text>`,
+    `<text x="10" y="${y + 36}" font-size="12" fill="#444" ${FONT}>${esc(`${report.date}${report.quick ? ' (quick run)' : ''}  ·  median of repeated calls  ·  GB/s = (input + output bytes) / median time`)}</text>`,
   );
-  y += 48;
+  parts.push(
+    `<text x="10" y="${y + 51}" font-size="12" fill="#444" ${FONT}>${esc('dashed line: copy baseline y = a·x + b (native, OpenMP) on the same bytes and threads')}</text>`,
+  );
+  const busy = results.filter((r) => r.otherLoad >= 0.05).length;
+  if (busy) {
+    parts.push(
+      `<text x="700" y="${y + 51}" font-size="12" fill="#b00" ${FONT}>${esc(`${busy} of ${results.length} rows ran while other processes used the CPU: figures unreliable`)}</text>`,
+    );
+  }
+  y += 62;
   parts.push(legend(10, y + 12, impls, colorOf, 'copy baseline'));
   y += 24;
 
@@ -164,7 +176,10 @@ function renderSvg(report) {
             .filter((b) => b.r && Number.isFinite(b.r.gbps))
             .map((b) => ({ impl: b.impl, value: b.r.gbps }));
           const copy = find(c.id, 'copy', t);
-          const ref = copy && Number.isFinite(copy.gbps) ? { value: copy.gbps, label: `copy ${fmt(copy.gbps)} GB/s` } : null;
+          const ref =
+            copy && Number.isFinite(copy.gbps)
+              ? { value: copy.gbps, label: `copy ${fmt(copy.gbps)} GB/s` }
+              : null;
           return { label: caseLabel(c), bars, ref };
         })
         .filter((g) => g.bars.length || g.ref);
@@ -196,7 +211,8 @@ function renderSvg(report) {
           .map((b) => ({ impl: b.impl, value: b.r.median * 1e6 }));
         const copy = find(c.id, 'copy', t);
         const ref = copy ? { value: copy.median * 1e6, label: `copy ${fmt(copy.median * 1e6)} µs` } : null;
-        if (bars.length || ref) groups.push({ label: [c.short, `[${c.shape.join(',')}]`, `${t} thr`], bars, ref });
+        if (bars.length || ref)
+          groups.push({ label: [c.short, `[${c.shape.join(',')}]`, `${t} thr`], bars, ref });
       }
     }
     if (groups.length) {

@@ -8,6 +8,7 @@ stdout: {"version": ..., "results": [{"case", "threads", "median", "min", "max",
 """
 
 import json
+import os
 import sys
 import time
 
@@ -18,6 +19,31 @@ def summarize(samples, calls):
     mid = n // 2
     median = per_call[mid] if n % 2 else (per_call[mid - 1] + per_call[mid]) / 2
     return {"median": median, "min": per_call[0], "max": per_call[-1], "reps": n, "calls": calls}
+
+
+def read_busy():
+    """Busy CPU seconds of the whole machine (Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100.0
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def other_load(busy0, own0, t0):
+    """Share of all cores that other processes used since (busy0, own0, t0), like run.js."""
+    busy1 = read_busy()
+    if busy0 is None or busy1 is None:
+        return None
+    own1 = os.times()
+    own = (own1.user - own0.user) + (own1.system - own0.system)
+    wall = time.perf_counter() - t0
+    cores = os.cpu_count() or 1
+    others = busy1 - busy0 - own
+    if wall <= 0 or others < 0.02 * cores:
+        return 0.0
+    return min(1.0, others / (wall * cores))
 
 
 def measure(fn, opts, latency):
@@ -83,8 +109,12 @@ def main():
 
             for threads in spec["threads"]:
                 torch.set_num_threads(threads)
+                busy0, own0, t0 = read_busy(), os.times(), time.perf_counter()
                 r = measure(fn, opts, latency)
                 r.update({"case": case["id"], "threads": threads})
+                load = other_load(busy0, own0, t0)
+                if load is not None:
+                    r["otherLoad"] = load
                 results.append(r)
                 print("torch %s %d thr: %.4f ms" % (case["id"], threads, r["median"] * 1e3), file=sys.stderr)
     print(json.dumps({"version": torch.__version__, "results": results}))
