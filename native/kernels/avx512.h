@@ -175,6 +175,60 @@ NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, Affine
   if (i < n) apply_masked<kWeight, kBias>(x, y, w, b, i, first_lanes(n - i), hi, scale, offset);
 }
 
+// Software pipeline of channels-first BatchNorm training: normalizes `cur` (scalar parameters)
+// into y while summing `next` (the next channel's run of the same length) into acc, so the
+// statistics of one channel ride along with the memory traffic of the previous one's output.
+// Same float-partial numerics as accumulate_shifted_fast.
+template <bool kStream>
+NORMKIT_AVX512_INLINE void apply_and_accumulate(const float* cur, float* y, int64_t n, Affine f,
+                                                const float* next, float shift, ShiftedSums& acc) {
+  int64_t i = 0;
+  if constexpr (kStream) {
+    const int64_t head = unaligned_head(y) < n ? unaligned_head(y) : n;
+    if (head > 0) {
+      apply_run<false, false, false>(cur, y, head, f, nullptr, nullptr);
+      avx512::accumulate_shifted(next, head, static_cast<double>(shift), acc);
+      i = head;
+    }
+  }
+  const __m512 hi = _mm512_set1_ps(f.hi), scale = _mm512_set1_ps(f.scale);
+  const __m512 offset = _mm512_set1_ps(f.offset), sh = _mm512_set1_ps(shift);
+  __m512d s_lo = _mm512_setzero_pd(), s_hi = s_lo, q_lo = s_lo, q_hi = s_lo;
+  for (; i + 128 <= n; i += 128) {
+    __m512 sa = _mm512_setzero_ps(), sb = sa, qa = sa, qb = sa;
+    for (int k = 0; k < 128; k += 32) {
+      const __m512 v0 =
+          _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(cur + i + k), hi), scale, offset);
+      const __m512 v1 =
+          _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(cur + i + k + 16), hi), scale, offset);
+      if constexpr (kStream) {
+        _mm512_stream_ps(y + i + k, v0);
+        _mm512_stream_ps(y + i + k + 16, v1);
+      } else {
+        _mm512_storeu_ps(y + i + k, v0);
+        _mm512_storeu_ps(y + i + k + 16, v1);
+      }
+      const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(next + i + k), sh);
+      const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(next + i + k + 16), sh);
+      sa = _mm512_add_ps(sa, d0);
+      qa = _mm512_fmadd_ps(d0, d0, qa);
+      sb = _mm512_add_ps(sb, d1);
+      qb = _mm512_fmadd_ps(d1, d1, qb);
+    }
+    const __m512 sum = _mm512_add_ps(sa, sb), sq = _mm512_add_ps(qa, qb);
+    s_lo = _mm512_add_pd(s_lo, cvt_pd(_mm512_castps512_ps256(sum)));
+    s_hi = _mm512_add_pd(s_hi, cvt_pd(_mm512_extractf32x8_ps(sum, 1)));
+    q_lo = _mm512_add_pd(q_lo, cvt_pd(_mm512_castps512_ps256(sq)));
+    q_hi = _mm512_add_pd(q_hi, cvt_pd(_mm512_extractf32x8_ps(sq, 1)));
+  }
+  acc.s1 += hsum(_mm512_add_pd(s_lo, s_hi));
+  acc.s2 += hsum(_mm512_add_pd(q_lo, q_hi));
+  if (i < n) {
+    apply_run<false, false, kStream>(cur + i, y + i, n - i, f, nullptr, nullptr);
+    avx512::accumulate_shifted(next + i, n - i, static_cast<double>(shift), acc);
+  }
+}
+
 // Column sums of channels-last rows [begin, end) of `c` channels into s1[c], s2[c]. Cache
 // tiling: a block of rows (~16 KB, L1) is swept once per 32-channel tile whose sums live in
 // registers, so each value costs a load, a widen and two adds; the sums touch memory once per
@@ -315,6 +369,50 @@ NORMKIT_AVX512_INLINE void apply_periodic(const float* x, float* y, int64_t begi
   if (i < end) {
     const __mmask16 m = first_lanes(end - i);
     _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
+  }
+}
+
+// apply_periodic for periods of at most 64 values (up to 64 channels, e.g. BatchNorm1d over
+// features): the parameters of a whole period live in registers, so each vector costs one load
+// and one store; at cache speeds the three parameter loads per vector would bound the loop.
+template <int kVectors, bool kStream>
+NORMKIT_AVX512_INLINE void apply_periodic_in_registers(const float* x, float* y, int64_t begin,
+                                                       int64_t end, int64_t period, const float* hi,
+                                                       const float* scale, const float* offset) {
+  int64_t i = begin;
+  int64_t p = begin % period;
+  if constexpr (kStream) {
+    const int64_t head = unaligned_head(y + i);
+    if (head > 0 && head < end - i) {
+      const __mmask16 m = first_lanes(head);
+      _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
+      i += head;
+      p = (p + head) % period;
+    }
+  }
+  __m512 h[kVectors], s[kVectors], o[kVectors];
+  for (int k = 0; k < kVectors; ++k) {
+    const int64_t at = (p + 16 * k) % period;
+    h[k] = _mm512_loadu_ps(hi + at);
+    s[k] = _mm512_loadu_ps(scale + at);
+    o[k] = _mm512_loadu_ps(offset + at);
+  }
+  for (; i + 16 * kVectors <= end; i += 16 * kVectors) {
+    for (int k = 0; k < kVectors; ++k) {
+      const __m512 v =
+          _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16 * k), h[k]), s[k], o[k]);
+      if constexpr (kStream) {
+        _mm512_stream_ps(y + i + 16 * k, v);
+      } else {
+        _mm512_storeu_ps(y + i + 16 * k, v);
+      }
+    }
+  }
+  // Less than a period left: the phase is still p.
+  for (; i < end; i += 16) {
+    const __mmask16 m = end - i >= 16 ? 0xFFFF : first_lanes(end - i);
+    _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
+    p = (p + 16) % period;
   }
 }
 

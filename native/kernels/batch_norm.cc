@@ -94,36 +94,77 @@ NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t
 template <bool kStream>
 NORMKIT_TARGET_AVX512 void apply_periodic_avx512(const float* x, float* y, int64_t begin,
                                                  int64_t end, const PeriodicAffine* a) {
-  avx512::apply_periodic<kStream>(x, y, begin, end, a->period, a->hi.data(), a->scale.data(),
-                                  a->offset.data());
+  const float *hi = a->hi.data(), *scale = a->scale.data(), *offset = a->offset.data();
+  switch (a->period) {
+    case 16:
+      avx512::apply_periodic_in_registers<1, kStream>(x, y, begin, end, 16, hi, scale, offset);
+      break;
+    case 32:
+      avx512::apply_periodic_in_registers<2, kStream>(x, y, begin, end, 32, hi, scale, offset);
+      break;
+    case 48:
+      avx512::apply_periodic_in_registers<3, kStream>(x, y, begin, end, 48, hi, scale, offset);
+      break;
+    case 64:
+      avx512::apply_periodic_in_registers<4, kStream>(x, y, begin, end, 64, hi, scale, offset);
+      break;
+    default:
+      avx512::apply_periodic<kStream>(x, y, begin, end, a->period, hi, scale, offset);
+  }
   if (kStream) _mm_sfence();
 }
 
+// Statistics of one channel-first channel on the AVX-512 path: float-partial sums, checked, and
+// redone exactly where they cannot be trusted.
+NORMKIT_AVX512_INLINE ShiftedSums channel_sums_avx512(const float* x, const BatchNormShape& s,
+                                                      int64_t ch, float shift) {
+  const int64_t c = s.channels, sp = s.spatial;
+  ShiftedSums acc;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    avx512::accumulate_shifted_fast(x + (n * c + ch) * sp, sp, shift, acc);
+  }
+  return acc;
+}
+
+NORMKIT_AVX512_INLINE ShiftedSums exact_channel_sums_avx512(const float* x, const BatchNormShape& s,
+                                                            int64_t ch, float shift) {
+  const int64_t c = s.channels, sp = s.spatial;
+  ShiftedSums acc;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    avx512::accumulate_shifted(x + (n * c + ch) * sp, sp, shift, acc);
+  }
+  return acc;
+}
+
+// Channels [begin, end) of channels-first training, pipelined: channel ch is normalized while
+// channel ch + 1 is summed (avx512::apply_and_accumulate), so after the first channel every
+// statistic is gathered under the cover of an output stream.
 template <bool kStream>
 NORMKIT_TARGET_AVX512 void fused_channels_avx512(const float* x, float* y, int64_t begin,
                                                  int64_t end, const BatchNormShape& s,
                                                  const float* w, const float* b, double eps,
                                                  double* mean, double* var) {
-  const int64_t c = s.channels, sp = s.spatial;
+  const int64_t c = s.channels, sp = s.spatial, count = s.batch * sp;
+  float shift = pick_shift(x + begin * sp, sp, 1);
+  ShiftedSums acc = channel_sums_avx512(x, s, begin, shift);
   for (int64_t ch = begin; ch < end; ++ch) {
-    const float shift = pick_shift(x + ch * sp, sp, 1);
-    ShiftedSums acc;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      avx512::accumulate_shifted_fast(x + (n * c + ch) * sp, sp, shift, acc);
-    }
-    if (!avx512::trust_fast_sums(acc, s.batch * sp)) {
-      acc = ShiftedSums{};
-      for (int64_t n = 0; n < s.batch; ++n) {
-        avx512::accumulate_shifted(x + (n * c + ch) * sp, sp, shift, acc);
-      }
-    }
-    const GroupStats st = finish_moments(acc, shift, s.batch * sp);
+    if (!avx512::trust_fast_sums(acc, count)) acc = exact_channel_sums_avx512(x, s, ch, shift);
+    const GroupStats st = finish_moments(acc, shift, count);
     mean[ch] = st.mean;
     var[ch] = st.var;
     const Affine f = channel_form(st.mean, 1.0 / std::sqrt(st.var + eps), w, b, ch);
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const int64_t off = (n * c + ch) * sp;
-      avx512::apply_run<false, false, kStream>(x + off, y + off, sp, f, nullptr, nullptr);
+    acc = ShiftedSums{};
+    if (ch + 1 < end) {
+      shift = pick_shift(x + (ch + 1) * sp, sp, 1);
+      for (int64_t n = 0; n < s.batch; ++n) {
+        const int64_t off = (n * c + ch) * sp;
+        avx512::apply_and_accumulate<kStream>(x + off, y + off, sp, f, x + off + sp, shift, acc);
+      }
+    } else {
+      for (int64_t n = 0; n < s.batch; ++n) {
+        const int64_t off = (n * c + ch) * sp;
+        avx512::apply_run<false, false, kStream>(x + off, y + off, sp, f, nullptr, nullptr);
+      }
     }
   }
   if (kStream) _mm_sfence();
