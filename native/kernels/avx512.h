@@ -277,54 +277,46 @@ NORMKIT_AVX512_INLINE void sum_rows_of_channels(const float* x, int64_t begin, i
 // period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
 // values so a vector starting anywhere in the period reads straight through. Vectorizes across
 // rows for any channel count and keeps the streaming stores 64-byte aligned.
-// sum_rows_of_channels with the float partials of accumulate_shifted_fast: 8 rows of each
-// 32-channel tile are summed in float, then widened into the double sums. `shift` holds values
-// of the data, as floats; check each channel with trust_fast_sums.
+// sum_rows_of_channels with the float partials of accumulate_shifted_fast: groups of 8 rows are
+// summed in float per 64-channel tile (4 vectors, so a row of up to 64 channels is one
+// sequential read), then widened into the double sums. `shift` holds values of the data, as
+// floats; check each channel with trust_fast_sums.
+NORMKIT_AVX512_INLINE void add_widened(double* dst, __mmask16 m, __m512 v) {
+  const __mmask8 lo = static_cast<__mmask8>(m), hi = static_cast<__mmask8>(m >> 8);
+  _mm512_mask_storeu_pd(
+      dst, lo, _mm512_add_pd(_mm512_maskz_loadu_pd(lo, dst), cvt_pd(_mm512_castps512_ps256(v))));
+  _mm512_mask_storeu_pd(
+      dst + 8, hi,
+      _mm512_add_pd(_mm512_maskz_loadu_pd(hi, dst + 8), cvt_pd(_mm512_extractf32x8_ps(v, 1))));
+}
+
 NORMKIT_AVX512_INLINE void sum_rows_of_channels_fast(const float* x, int64_t begin, int64_t end,
                                                      int64_t c, const float* shift, double* s1,
                                                      double* s2) {
-  constexpr int64_t kBlockBytes = 16 << 10;
   constexpr int64_t kFloatRows = 8;
-  const int64_t block_rows = c * 4 >= kBlockBytes ? 1 : kBlockBytes / (c * 4);
-  for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
-    const int64_t r1 = r0 + block_rows < end ? r0 + block_rows : end;
-    for (int64_t c0 = 0; c0 < c; c0 += 32) {
-      const int64_t left = c - c0;
-      const __mmask16 m0 = left >= 16 ? 0xFFFF : first_lanes(left);
-      const __mmask16 m1 = left >= 32 ? 0xFFFF : left > 16 ? first_lanes(left - 16) : 0;
-      const __mmask8 k[4] = {static_cast<__mmask8>(m0), static_cast<__mmask8>(m0 >> 8),
-                             static_cast<__mmask8>(m1), static_cast<__mmask8>(m1 >> 8)};
-      const __m512 sh0 = _mm512_maskz_loadu_ps(m0, shift + c0);
-      const __m512 sh1 = _mm512_maskz_loadu_ps(m1, shift + c0 + 16);
-      __m512d a[4], q[4];
+  for (int64_t r0 = begin; r0 < end; r0 += kFloatRows) {
+    const int64_t r1 = r0 + kFloatRows < end ? r0 + kFloatRows : end;
+    for (int64_t c0 = 0; c0 < c; c0 += 64) {
+      __mmask16 m[4];
+      __m512 sh[4], fa[4], fq[4];
       for (int j = 0; j < 4; ++j) {
-        a[j] = _mm512_maskz_loadu_pd(k[j], s1 + c0 + 8 * j);
-        q[j] = _mm512_maskz_loadu_pd(k[j], s2 + c0 + 8 * j);
+        const int64_t left = c - c0 - 16 * j;
+        m[j] = left >= 16 ? 0xFFFF : left > 0 ? first_lanes(left) : 0;
+        sh[j] = _mm512_maskz_loadu_ps(m[j], shift + c0 + 16 * j);
+        fa[j] = fq[j] = _mm512_setzero_ps();
       }
-      for (int64_t r = r0; r < r1; r += kFloatRows) {
-        const int64_t re = r + kFloatRows < r1 ? r + kFloatRows : r1;
-        __m512 fa0 = _mm512_setzero_ps(), fa1 = fa0, fq0 = fa0, fq1 = fa0;
-        for (int64_t rr = r; rr < re; ++rr) {
-          const float* xr = x + rr * c + c0;
-          const __m512 d0 = _mm512_maskz_sub_ps(m0, _mm512_maskz_loadu_ps(m0, xr), sh0);
-          const __m512 d1 = _mm512_maskz_sub_ps(m1, _mm512_maskz_loadu_ps(m1, xr + 16), sh1);
-          fa0 = _mm512_add_ps(fa0, d0);
-          fq0 = _mm512_fmadd_ps(d0, d0, fq0);
-          fa1 = _mm512_add_ps(fa1, d1);
-          fq1 = _mm512_fmadd_ps(d1, d1, fq1);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * c + c0;
+        for (int j = 0; j < 4; ++j) {
+          const __m512 d =
+              _mm512_maskz_sub_ps(m[j], _mm512_maskz_loadu_ps(m[j], xr + 16 * j), sh[j]);
+          fa[j] = _mm512_add_ps(fa[j], d);
+          fq[j] = _mm512_fmadd_ps(d, d, fq[j]);
         }
-        a[0] = _mm512_add_pd(a[0], cvt_pd(_mm512_castps512_ps256(fa0)));
-        a[1] = _mm512_add_pd(a[1], cvt_pd(_mm512_extractf32x8_ps(fa0, 1)));
-        a[2] = _mm512_add_pd(a[2], cvt_pd(_mm512_castps512_ps256(fa1)));
-        a[3] = _mm512_add_pd(a[3], cvt_pd(_mm512_extractf32x8_ps(fa1, 1)));
-        q[0] = _mm512_add_pd(q[0], cvt_pd(_mm512_castps512_ps256(fq0)));
-        q[1] = _mm512_add_pd(q[1], cvt_pd(_mm512_extractf32x8_ps(fq0, 1)));
-        q[2] = _mm512_add_pd(q[2], cvt_pd(_mm512_castps512_ps256(fq1)));
-        q[3] = _mm512_add_pd(q[3], cvt_pd(_mm512_extractf32x8_ps(fq1, 1)));
       }
-      for (int j = 0; j < 4; ++j) {
-        _mm512_mask_storeu_pd(s1 + c0 + 8 * j, k[j], a[j]);
-        _mm512_mask_storeu_pd(s2 + c0 + 8 * j, k[j], q[j]);
+      for (int j = 0; j < 4 && m[j]; ++j) {
+        add_widened(s1 + c0 + 16 * j, m[j], fa[j]);
+        add_widened(s2 + c0 + 16 * j, m[j], fq[j]);
       }
     }
   }
