@@ -1,6 +1,7 @@
 #include "kernels/simd.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -49,7 +50,20 @@ int64_t last_level_cache_bytes() {
   return best > 0 ? best : int64_t{32} << 20;
 }
 
+StreamingPolicy policy_from_environment() {
+  const char* v = std::getenv("NORMKIT_STREAMING");
+  if (v && std::strcmp(v, "always") == 0) return StreamingPolicy::kAlways;
+  if (v && std::strcmp(v, "never") == 0) return StreamingPolicy::kNever;
+  return StreamingPolicy::kAuto;
+}
+
+std::atomic<StreamingPolicy> g_streaming{policy_from_environment()};
+
+void set_streaming_policy(StreamingPolicy policy) { g_streaming.store(policy); }
+
 bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
+  const StreamingPolicy policy = g_streaming.load(std::memory_order_relaxed);
+  if (policy != StreamingPolicy::kAuto) return policy == StreamingPolicy::kAlways;
   static const int64_t kCacheBytes = last_level_cache_bytes();
   // Half: the cache is shared with other cores and tenants, and a second pass over the input
   // (channels-last BatchNorm) needs the input to survive in it while the output is written.

@@ -56,4 +56,9 @@ const char* simd_path();
 // write-once kernel. Smaller outputs stay in cache for whoever reads them next.
 bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out);
 
+// Overrides the rule above: kAlways / kNever stream or not whatever the size. Starts from
+// NORMKIT_STREAMING ("auto", "always", "never"); benchmarks switch it to compare.
+enum class StreamingPolicy { kAuto, kAlways, kNever };
+void set_streaming_policy(StreamingPolicy policy);
+
 }  // namespace normkit
