@@ -7,6 +7,7 @@
 
 #include "kernels/avx512.h"
 #include "kernels/moments.h"
+#include "kernels/scratch.h"
 #include "parallel.h"
 
 namespace normkit {
@@ -17,12 +18,37 @@ constexpr int64_t kGrainValues = int64_t{1} << 15;
 // Per-thread partial sums are padded to a whole number of 64-byte lines (no false sharing).
 constexpr int64_t kDoublesPerLine = 8;
 
-// Per-channel parameters of the apply step: y = (x - hi) * scale + offset (see Affine).
-struct ChannelAffine {
-  std::vector<float> hi, scale, offset;
-  explicit ChannelAffine(int64_t c) : hi(c), scale(c), offset(c) {}
-  Affine operator[](int64_t c) const { return {hi[c], scale[c], offset[c]}; }
-  void set(int64_t c, Affine f) { hi[c] = f.hi, scale[c] = f.scale, offset[c] = f.offset; }
+// Per-channel parameters of the apply step: y = (x - hi) * scale + offset (see Affine), three
+// arrays of `channels` floats in one scratch block.
+class ChannelAffine {
+ public:
+  explicit ChannelAffine(int64_t c) : channels_(c), store_(static_cast<size_t>(3 * c)) {}
+  int64_t channels() const { return channels_; }
+  const float* hi() const { return store_.data(); }
+  const float* scale() const { return store_.data() + channels_; }
+  const float* offset() const { return store_.data() + 2 * channels_; }
+  Affine operator[](int64_t c) const { return {hi()[c], scale()[c], offset()[c]}; }
+  // Every channel's affine form of (x - mean) / sqrt(var + eps) * w + b, as affine_form() in a
+  // loop the compiler can vectorize (small calls would otherwise spend their time here).
+  template <typename M, typename V>
+  void fill(const M* mean, const V* var, double eps, const float* w, const float* b) {
+    float *hi = store_.data(), *scale = hi + channels_, *offset = hi + 2 * channels_;
+#pragma omp simd
+    for (int64_t c = 0; c < channels_; ++c) {
+      const double m = static_cast<double>(mean[c]);
+      const double rstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+      const double sc = w ? rstd * w[c] : rstd;
+      const float h = static_cast<float>(m);
+      const double lo = m - static_cast<double>(h);
+      hi[c] = h;
+      scale[c] = static_cast<float>(sc);
+      offset[c] = static_cast<float>((b ? b[c] : 0.0) - (std::isfinite(lo) ? lo : 0.0) * sc);
+    }
+  }
+
+ private:
+  int64_t channels_;
+  Scratch<float, 3 * 256> store_;
 };
 
 // The affine form of channel c: (x - mean) * rstd * w + b.
@@ -33,23 +59,29 @@ Affine channel_form(double mean, double rstd, const float* w, const float* b, in
 // Channels-last parameters repeated over a period that is a multiple of both the channel count
 // and the 16-float vector, plus 16 values of wrap-around, so the AVX-512 apply can run over a
 // flat range of rows without per-row tails (see avx512::apply_periodic).
-struct PeriodicAffine {
-  int64_t period = 0;
-  std::vector<float> hi, scale, offset;
+class PeriodicAffine {
+ public:
   // Longest period worth building (3 arrays of this many floats, 64 KB each); beyond it, rows
   // are applied one at a time.
   static constexpr int64_t kMaxPeriod = int64_t{1} << 14;
   static int64_t period_for(int64_t c) { return c * (16 / std::gcd<int64_t>(c, 16)); }
-  explicit PeriodicAffine(const ChannelAffine& a) {
-    const int64_t c = static_cast<int64_t>(a.hi.size());
-    period = period_for(c);
-    const size_t n = static_cast<size_t>(period + 16);
-    hi.resize(n), scale.resize(n), offset.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      const size_t ch = i % c;
-      hi[i] = a.hi[ch], scale[i] = a.scale[ch], offset[i] = a.offset[ch];
+
+  explicit PeriodicAffine(const ChannelAffine& a)
+      : period_(period_for(a.channels())), store_(static_cast<size_t>(3 * (period_ + 16))) {
+    const int64_t c = a.channels(), n = period_ + 16;
+    float* d = store_.data();
+    for (int64_t i = 0, ch = 0; i < n; ++i, ch = ch + 1 == c ? 0 : ch + 1) {
+      d[i] = a.hi()[ch], d[n + i] = a.scale()[ch], d[2 * n + i] = a.offset()[ch];
     }
   }
+  int64_t period() const { return period_; }
+  const float* hi() const { return store_.data(); }
+  const float* scale() const { return store_.data() + period_ + 16; }
+  const float* offset() const { return store_.data() + 2 * (period_ + 16); }
+
+ private:
+  int64_t period_;
+  Scratch<float, 3 * (256 + 16)> store_;
 };
 
 int64_t planes(const BatchNormShape& s) { return s.batch * s.channels; }
@@ -94,8 +126,8 @@ NORMKIT_TARGET_AVX512 void apply_planes_avx512(const float* x, float* y, int64_t
 template <bool kStream>
 NORMKIT_TARGET_AVX512 void apply_periodic_avx512(const float* x, float* y, int64_t begin,
                                                  int64_t end, const PeriodicAffine* a) {
-  const float *hi = a->hi.data(), *scale = a->scale.data(), *offset = a->offset.data();
-  switch (a->period) {
+  const float *hi = a->hi(), *scale = a->scale(), *offset = a->offset();
+  switch (a->period()) {
     case 16:
       avx512::apply_periodic_in_registers<1, kStream>(x, y, begin, end, 16, hi, scale, offset);
       break;
@@ -109,7 +141,7 @@ NORMKIT_TARGET_AVX512 void apply_periodic_avx512(const float* x, float* y, int64
       avx512::apply_periodic_in_registers<4, kStream>(x, y, begin, end, 64, hi, scale, offset);
       break;
     default:
-      avx512::apply_periodic<kStream>(x, y, begin, end, a->period, hi, scale, offset);
+      avx512::apply_periodic<kStream>(x, y, begin, end, a->period(), hi, scale, offset);
   }
   if (kStream) _mm_sfence();
 }
@@ -264,7 +296,7 @@ void collect_planes(const float* x, const BatchNormShape& s, double* mean, doubl
 NORMKIT_DISPATCH void apply_rows_of_channels(const float* x, float* y, int64_t begin, int64_t end,
                                              int64_t c, const ChannelAffine* a) {
   for (int64_t r = begin; r < end; ++r) {
-    apply_channels(x + r * c, y + r * c, c, a->hi.data(), a->scale.data(), a->offset.data());
+    apply_channels(x + r * c, y + r * c, c, a->hi(), a->scale(), a->offset());
   }
 }
 
@@ -362,7 +394,7 @@ void batch_norm_forward_training(const float* x, float* y, const BatchNormShape&
   const int64_t c = s.channels, count = rows(s);
   // An empty batch leaves the running statistics alone, as PyTorch does.
   if (c <= 0 || count <= 0) return;
-  std::vector<double> mean(c), var(c);
+  Scratch<double, 256> mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
   const int threads = threads_for(count * c, kGrainValues);
   if (!rows_of_channels(s) && c >= threads) {
     const int64_t bytes = count * c * static_cast<int64_t>(sizeof(float));
@@ -381,9 +413,7 @@ void batch_norm_forward_training(const float* x, float* y, const BatchNormShape&
   } else {
     batch_norm_collect_stats(x, s, mean.data(), var.data());
     ChannelAffine a(c);
-    for (int64_t i = 0; i < c; ++i) {
-      a.set(i, channel_form(mean[i], 1.0 / std::sqrt(var[i] + eps), weight, bias, i));
-    }
+    a.fill(mean.data(), var.data(), eps, weight, bias);
     apply(x, y, s, a);
   }
   const double unbias = count > 1 ? static_cast<double>(count) / (count - 1) : 1.0;
@@ -404,10 +434,7 @@ void batch_norm_forward_eval(const float* x, float* y, const BatchNormShape& s, 
   const int64_t c = s.channels;
   if (c <= 0 || rows(s) <= 0) return;
   ChannelAffine a(c);
-  for (int64_t i = 0; i < c; ++i) {
-    const double rstd = 1.0 / std::sqrt(static_cast<double>(running_var[i]) + eps);
-    a.set(i, channel_form(running_mean[i], rstd, weight, bias, i));
-  }
+  a.fill(running_mean, running_var, eps, weight, bias);
   apply(x, y, s, a);
 }
 
