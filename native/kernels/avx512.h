@@ -77,6 +77,37 @@ NORMKIT_AVX512_INLINE void accumulate_shifted(const float* x, int64_t n, double 
   acc.s2 += hsum(_mm512_add_pd(_mm512_add_pd(q0, q1), _mm512_add_pd(q2, q3)));
 }
 
+// The float partials of the fast statistics: (x - shift) and its square summed in float over a
+// block of 128 values (8 per lane), then widened and added in double.
+struct BlockSums {
+  __m512d s_lo, s_hi, q_lo, q_hi;
+  __m512 sa, sb, qa, qb;
+
+  NORMKIT_AVX512_INLINE BlockSums() {
+    s_lo = s_hi = q_lo = q_hi = _mm512_setzero_pd();
+    sa = sb = qa = qb = _mm512_setzero_ps();
+  }
+  // d0 and d1: 32 shifted values.
+  NORMKIT_AVX512_INLINE void add(__m512 d0, __m512 d1) {
+    sa = _mm512_add_ps(sa, d0);
+    qa = _mm512_fmadd_ps(d0, d0, qa);
+    sb = _mm512_add_ps(sb, d1);
+    qb = _mm512_fmadd_ps(d1, d1, qb);
+  }
+  NORMKIT_AVX512_INLINE void end_block() {
+    const __m512 s = _mm512_add_ps(sa, sb), q = _mm512_add_ps(qa, qb);
+    s_lo = _mm512_add_pd(s_lo, cvt_pd(_mm512_castps512_ps256(s)));
+    s_hi = _mm512_add_pd(s_hi, cvt_pd(_mm512_extractf32x8_ps(s, 1)));
+    q_lo = _mm512_add_pd(q_lo, cvt_pd(_mm512_castps512_ps256(q)));
+    q_hi = _mm512_add_pd(q_hi, cvt_pd(_mm512_extractf32x8_ps(q, 1)));
+    sa = sb = qa = qb = _mm512_setzero_ps();
+  }
+  NORMKIT_AVX512_INLINE void add_to(ShiftedSums& acc) const {
+    acc.s1 += hsum(_mm512_add_pd(s_lo, s_hi));
+    acc.s2 += hsum(_mm512_add_pd(q_lo, q_hi));
+  }
+};
+
 // Faster shifted sums for the statistics of long runs: (x - shift) and its square are summed in
 // float over 8 values per lane, then each partial is widened and added in double. That halves
 // the arithmetic of accumulate_shifted. The float partials lose accuracy only when the shift is
@@ -86,26 +117,16 @@ NORMKIT_AVX512_INLINE void accumulate_shifted(const float* x, int64_t n, double 
 NORMKIT_AVX512_INLINE void accumulate_shifted_fast(const float* x, int64_t n, float shift,
                                                    ShiftedSums& acc) {
   const __m512 sh = _mm512_set1_ps(shift);
-  __m512d s_lo = _mm512_setzero_pd(), s_hi = s_lo, q_lo = s_lo, q_hi = s_lo;
+  BlockSums sums;
   int64_t i = 0;
   for (; i + 128 <= n; i += 128) {
-    __m512 sa = _mm512_setzero_ps(), sb = sa, qa = sa, qb = sa;
     for (int k = 0; k < 128; k += 32) {
-      const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(x + i + k), sh);
-      const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + k + 16), sh);
-      sa = _mm512_add_ps(sa, d0);
-      qa = _mm512_fmadd_ps(d0, d0, qa);
-      sb = _mm512_add_ps(sb, d1);
-      qb = _mm512_fmadd_ps(d1, d1, qb);
+      sums.add(_mm512_sub_ps(_mm512_loadu_ps(x + i + k), sh),
+               _mm512_sub_ps(_mm512_loadu_ps(x + i + k + 16), sh));
     }
-    const __m512 s = _mm512_add_ps(sa, sb), q = _mm512_add_ps(qa, qb);
-    s_lo = _mm512_add_pd(s_lo, cvt_pd(_mm512_castps512_ps256(s)));
-    s_hi = _mm512_add_pd(s_hi, cvt_pd(_mm512_extractf32x8_ps(s, 1)));
-    q_lo = _mm512_add_pd(q_lo, cvt_pd(_mm512_castps512_ps256(q)));
-    q_hi = _mm512_add_pd(q_hi, cvt_pd(_mm512_extractf32x8_ps(q, 1)));
+    sums.end_block();
   }
-  acc.s1 += hsum(_mm512_add_pd(s_lo, s_hi));
-  acc.s2 += hsum(_mm512_add_pd(q_lo, q_hi));
+  sums.add_to(acc);
   if (i < n) avx512::accumulate_shifted(x + i, n - i, static_cast<double>(shift), acc);
 }
 
@@ -193,9 +214,8 @@ NORMKIT_AVX512_INLINE void apply_and_accumulate(const float* cur, float* y, int6
   }
   const __m512 hi = _mm512_set1_ps(f.hi), scale = _mm512_set1_ps(f.scale);
   const __m512 offset = _mm512_set1_ps(f.offset), sh = _mm512_set1_ps(shift);
-  __m512d s_lo = _mm512_setzero_pd(), s_hi = s_lo, q_lo = s_lo, q_hi = s_lo;
+  BlockSums sums;
   for (; i + 128 <= n; i += 128) {
-    __m512 sa = _mm512_setzero_ps(), sb = sa, qa = sa, qb = sa;
     for (int k = 0; k < 128; k += 32) {
       const __m512 v0 =
           _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(cur + i + k), hi), scale, offset);
@@ -208,21 +228,12 @@ NORMKIT_AVX512_INLINE void apply_and_accumulate(const float* cur, float* y, int6
         _mm512_storeu_ps(y + i + k, v0);
         _mm512_storeu_ps(y + i + k + 16, v1);
       }
-      const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(next + i + k), sh);
-      const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(next + i + k + 16), sh);
-      sa = _mm512_add_ps(sa, d0);
-      qa = _mm512_fmadd_ps(d0, d0, qa);
-      sb = _mm512_add_ps(sb, d1);
-      qb = _mm512_fmadd_ps(d1, d1, qb);
+      sums.add(_mm512_sub_ps(_mm512_loadu_ps(next + i + k), sh),
+               _mm512_sub_ps(_mm512_loadu_ps(next + i + k + 16), sh));
     }
-    const __m512 sum = _mm512_add_ps(sa, sb), sq = _mm512_add_ps(qa, qb);
-    s_lo = _mm512_add_pd(s_lo, cvt_pd(_mm512_castps512_ps256(sum)));
-    s_hi = _mm512_add_pd(s_hi, cvt_pd(_mm512_extractf32x8_ps(sum, 1)));
-    q_lo = _mm512_add_pd(q_lo, cvt_pd(_mm512_castps512_ps256(sq)));
-    q_hi = _mm512_add_pd(q_hi, cvt_pd(_mm512_extractf32x8_ps(sq, 1)));
+    sums.end_block();
   }
-  acc.s1 += hsum(_mm512_add_pd(s_lo, s_hi));
-  acc.s2 += hsum(_mm512_add_pd(q_lo, q_hi));
+  sums.add_to(acc);
   if (i < n) {
     apply_run<false, false, kStream>(cur + i, y + i, n - i, f, nullptr, nullptr);
     avx512::accumulate_shifted(next + i, n - i, static_cast<double>(shift), acc);

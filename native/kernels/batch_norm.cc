@@ -146,24 +146,20 @@ NORMKIT_TARGET_AVX512 void apply_periodic_avx512(const float* x, float* y, int64
   if (kStream) _mm_sfence();
 }
 
-// Statistics of one channel-first channel on the AVX-512 path: float-partial sums, checked, and
-// redone exactly where they cannot be trusted.
+// Sums of one channels-first channel on the AVX-512 path: the float-partial sums (kFast, to be
+// checked with trust_fast_sums) or the exact double ones.
+template <bool kFast>
 NORMKIT_AVX512_INLINE ShiftedSums channel_sums_avx512(const float* x, const BatchNormShape& s,
                                                       int64_t ch, float shift) {
   const int64_t c = s.channels, sp = s.spatial;
   ShiftedSums acc;
   for (int64_t n = 0; n < s.batch; ++n) {
-    avx512::accumulate_shifted_fast(x + (n * c + ch) * sp, sp, shift, acc);
-  }
-  return acc;
-}
-
-NORMKIT_AVX512_INLINE ShiftedSums exact_channel_sums_avx512(const float* x, const BatchNormShape& s,
-                                                            int64_t ch, float shift) {
-  const int64_t c = s.channels, sp = s.spatial;
-  ShiftedSums acc;
-  for (int64_t n = 0; n < s.batch; ++n) {
-    avx512::accumulate_shifted(x + (n * c + ch) * sp, sp, shift, acc);
+    const float* plane = x + (n * c + ch) * sp;
+    if constexpr (kFast) {
+      avx512::accumulate_shifted_fast(plane, sp, shift, acc);
+    } else {
+      avx512::accumulate_shifted(plane, sp, shift, acc);
+    }
   }
   return acc;
 }
@@ -178,9 +174,9 @@ NORMKIT_TARGET_AVX512 void fused_channels_avx512(const float* x, float* y, int64
                                                  double* mean, double* var) {
   const int64_t c = s.channels, sp = s.spatial, count = s.batch * sp;
   float shift = pick_shift(x + begin * sp, sp, 1);
-  ShiftedSums acc = channel_sums_avx512(x, s, begin, shift);
+  ShiftedSums acc = channel_sums_avx512<true>(x, s, begin, shift);
   for (int64_t ch = begin; ch < end; ++ch) {
-    if (!avx512::trust_fast_sums(acc, count)) acc = exact_channel_sums_avx512(x, s, ch, shift);
+    if (!avx512::trust_fast_sums(acc, count)) acc = channel_sums_avx512<false>(x, s, ch, shift);
     const GroupStats st = finish_moments(acc, shift, count);
     mean[ch] = st.mean;
     var[ch] = st.var;
