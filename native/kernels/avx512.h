@@ -284,10 +284,6 @@ NORMKIT_AVX512_INLINE void sum_rows_of_channels(const float* x, int64_t begin, i
   }
 }
 
-// Channels-last apply over the flat run [begin, end) of elements: the parameters repeat with
-// period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
-// values so a vector starting anywhere in the period reads straight through. Vectorizes across
-// rows for any channel count and keeps the streaming stores 64-byte aligned.
 // sum_rows_of_channels with the float partials of accumulate_shifted_fast: groups of 8 rows are
 // summed in float per 64-channel tile (4 vectors, so a row of up to 64 channels is one
 // sequential read), then widened into the double sums. `shift` holds values of the data, as
@@ -339,6 +335,20 @@ NORMKIT_AVX512_INLINE __m512 apply_at(const float* x, int64_t at, int64_t pos, _
                          _mm512_loadu_ps(scale + pos), _mm512_loadu_ps(offset + pos));
 }
 
+// With streaming stores: the elements before y's first 64-byte boundary in [i, end), written
+// with a masked store; advances i and the period position p past them.
+NORMKIT_AVX512_INLINE void periodic_head(const float* x, float* y, int64_t& i, int64_t& p,
+                                         int64_t end, int64_t period, const float* hi,
+                                         const float* scale, const float* offset) {
+  const int64_t head = unaligned_head(y + i);
+  if (head > 0 && head < end - i) {
+    const __mmask16 m = first_lanes(head);
+    _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
+    i += head;
+    p = (p + head) % period;
+  }
+}
+
 // Channels-last apply over the flat run [begin, end) of elements: the parameters repeat with
 // period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
 // values so a vector starting anywhere in the period reads straight through. Vectorizes across
@@ -349,16 +359,7 @@ NORMKIT_AVX512_INLINE void apply_periodic(const float* x, float* y, int64_t begi
                                           const float* offset) {
   int64_t i = begin;
   int64_t p = begin % period;
-  if constexpr (kStream) {
-    const int64_t head = unaligned_head(y + i);
-    if (head > 0 && head < end - i) {
-      const __mmask16 m = first_lanes(head);
-      _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
-      i += head;
-      p += head;
-      if (p >= period) p -= period;
-    }
-  }
+  if constexpr (kStream) periodic_head(x, y, i, p, end, period, hi, scale, offset);
   for (; i + 16 <= end; i += 16) {
     const __m512 v = apply_at(x, i, p, 0xFFFF, hi, scale, offset);
     if constexpr (kStream) {
@@ -384,15 +385,7 @@ NORMKIT_AVX512_INLINE void apply_periodic_in_registers(const float* x, float* y,
                                                        const float* scale, const float* offset) {
   int64_t i = begin;
   int64_t p = begin % period;
-  if constexpr (kStream) {
-    const int64_t head = unaligned_head(y + i);
-    if (head > 0 && head < end - i) {
-      const __mmask16 m = first_lanes(head);
-      _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
-      i += head;
-      p = (p + head) % period;
-    }
-  }
+  if constexpr (kStream) periodic_head(x, y, i, p, end, period, hi, scale, offset);
   __m512 h[kVectors], s[kVectors], o[kVectors];
   for (int k = 0; k < kVectors; ++k) {
     const int64_t at = (p + 16 * k) % period;
@@ -411,12 +404,8 @@ NORMKIT_AVX512_INLINE void apply_periodic_in_registers(const float* x, float* y,
       }
     }
   }
-  // Less than a period left: the phase is still p.
-  for (; i < end; i += 16) {
-    const __mmask16 m = end - i >= 16 ? 0xFFFF : first_lanes(end - i);
-    _mm512_mask_storeu_ps(y + i, m, apply_at(x, i, p, m, hi, scale, offset));
-    p = (p + 16) % period;
-  }
+  // Less than a period left.
+  if (i < end) apply_periodic<false>(x, y, i, end, period, hi, scale, offset);
 }
 
 }  // namespace normkit::avx512

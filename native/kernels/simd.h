@@ -1,6 +1,6 @@
 // The vector helpers and the runtime CPU dispatch, in one place.
 //
-// Two tiers, picked at run time, never with -march=native:
+// Two tiers, picked at run time (the shipped build never targets the build machine's CPU):
 //  - NORMKIT_DISPATCH functions are plain C++ compiled per instruction set (AVX2, baseline
 //    x86-64/SSE2) by GCC target_clones; the loader picks the clone for the running CPU.
 //  - On CPUs with AVX-512 (F, DQ, BW, VL) the hot loops run hand-written AVX-512 versions
