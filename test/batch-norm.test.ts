@@ -5,6 +5,8 @@ import * as normkit from 'normkit';
 import type { BatchNormOptions, Tensor } from 'normkit';
 import { mulberry32, normal, randomFloats } from './helpers/prng';
 import {
+  type ArgumentCase,
+  describeArgumentCases,
   expectClose,
   expectInvalid,
   expectSameValues,
@@ -381,12 +383,7 @@ describe('batchNorm', () => {
 
   describe('argument checks', () => {
     type Api = Pick<typeof normkit, 'batchNorm'>;
-    interface Case {
-      name: string;
-      kind: typeof TypeError | typeof RangeError;
-      argument: string;
-      make(): { arrays: Float32Array[]; call(api: Api): unknown };
-    }
+    type Case = ArgumentCase<Api>;
 
     // A valid training call on (4, 3, 2), with every array it could touch.
     function setup() {
@@ -621,21 +618,14 @@ describe('batchNorm', () => {
       },
     ];
 
-    for (const [label, api] of [
-      ['default backend', normkit],
-      ['reference', normkit.reference],
-    ] as const) {
-      describe(label, () => {
-        for (const c of cases) {
-          it(`${c.name}: ${c.kind.name} naming ${c.argument}, nothing changed`, () => {
-            const { arrays, call } = c.make();
-            const before = snapshot(arrays);
-            expectInvalid(() => call(api), c.kind, c.argument);
-            expectUnchanged(arrays, before, 'input, running stat, parameter or out');
-          });
-        }
-      });
-    }
+    describeArgumentCases(
+      cases,
+      [
+        ['default backend', normkit],
+        ['reference', normkit.reference],
+      ],
+      'input, running stat, parameter or out',
+    );
 
     it('allows runningMean and runningVar to be one array in eval, where both are only read', () => {
       const stats = new Float32Array([1, 4]);

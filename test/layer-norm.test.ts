@@ -5,11 +5,11 @@ import * as normkit from 'normkit';
 import type { Tensor } from 'normkit';
 import { mulberry32, randomFloats } from './helpers/prng';
 import {
+  type ArgumentCase,
+  describeArgumentCases,
   expectClose,
   expectInvalid,
   expectSameValues,
-  expectUnchanged,
-  snapshot,
 } from './helpers/tensors';
 
 /** torch.nn.functional.layer_norm in float64: rows of `cols` values, biased variance. */
@@ -255,13 +255,7 @@ describe('layerNorm', () => {
   });
 
   describe('argument checks', () => {
-    interface Case {
-      name: string;
-      kind: typeof TypeError | typeof RangeError;
-      argument: string;
-      /** The arrays the call could touch, and the call. */
-      make(): { arrays: Float32Array[]; call(api: Pick<typeof normkit, 'layerNorm'>): unknown };
-    }
+    type Case = ArgumentCase<Pick<typeof normkit, 'layerNorm'>>;
 
     const x = (): Tensor => ({
       data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
@@ -431,21 +425,14 @@ describe('layerNorm', () => {
       },
     ];
 
-    for (const [label, api] of [
-      ['default backend', normkit],
-      ['reference', normkit.reference],
-    ] as const) {
-      describe(label, () => {
-        for (const c of cases) {
-          it(`${c.name}: ${c.kind.name} naming ${c.argument}, nothing written`, () => {
-            const { arrays, call } = c.make();
-            const before = snapshot(arrays);
-            expectInvalid(() => call(api), c.kind, c.argument);
-            expectUnchanged(arrays, before);
-          });
-        }
-      });
-    }
+    describeArgumentCases(
+      cases,
+      [
+        ['default backend', normkit],
+        ['reference', normkit.reference],
+      ],
+      'input or out',
+    );
 
     it('shows the received value briefly in the message', () => {
       const e = expectInvalid(

@@ -189,3 +189,34 @@ export function loadRawAddon(): Record<string, (...args: unknown[]) => unknown> 
     return null;
   }
 }
+
+/** One argument-check case: the arrays a call could touch, and the call on a given API. */
+export interface ArgumentCase<Api> {
+  name: string;
+  kind: typeof TypeError | typeof RangeError;
+  argument: string;
+  make(): { arrays: Float32Array[]; call(api: Api): unknown };
+}
+
+/**
+ * Runs every case on the default backend and on the reference: each must throw `kind` naming
+ * `argument`, and leave every array it could touch unchanged.
+ */
+export function describeArgumentCases<Api>(
+  cases: ReadonlyArray<ArgumentCase<Api>>,
+  backends: ReadonlyArray<readonly [string, Api]>,
+  touched: string,
+): void {
+  for (const [label, api] of backends) {
+    describe(label, () => {
+      for (const c of cases) {
+        it(`${c.name}: ${c.kind.name} naming ${c.argument}, nothing changed`, () => {
+          const { arrays, call } = c.make();
+          const before = snapshot(arrays);
+          expectInvalid(() => call(api), c.kind, c.argument);
+          expectUnchanged(arrays, before, touched);
+        });
+      }
+    });
+  }
+}
