@@ -255,10 +255,14 @@ export function validateLayerNorm(
   const weight = checkParam('weight', o.weight, cols);
   const bias = checkParam('bias', o.bias, cols);
   const eps = checkEps('eps', o.eps);
-  const out = checkOut(o.out, n, data, [
-    ['weight', weight],
-    ['bias', bias],
-  ]);
+  // The alias lists are built only when there is an out to check (small calls are hot).
+  const out =
+    o.out == null
+      ? null
+      : checkOut(o.out, n, data, [
+          ['weight', weight],
+          ['bias', bias],
+        ]);
   return { input: data, shape, rows, cols, weight, bias, eps, out };
 }
 
@@ -342,21 +346,24 @@ export function validateBatchNorm(input: unknown, options: unknown): BatchNormPl
       !runningMean ? o.runningMean : o.runningVar,
     );
   }
-  const readOnly = [
-    ['input', data],
-    ['weight', weight],
-    ['bias', bias],
-  ] as const;
-  if (training) {
+  if (training && (runningMean || runningVar)) {
+    const readOnly = [
+      ['input', data],
+      ['weight', weight],
+      ['bias', bias],
+    ] as const;
     checkNoOverlap('runningMean', runningMean, [...readOnly, ['runningVar', runningVar]]);
     checkNoOverlap('runningVar', runningVar, readOnly);
   }
-  const out = checkOut(o.out, n, data, [
-    ['weight', weight],
-    ['bias', bias],
-    ['runningMean', runningMean],
-    ['runningVar', runningVar],
-  ]);
+  const out =
+    o.out == null
+      ? null
+      : checkOut(o.out, n, data, [
+          ['weight', weight],
+          ['bias', bias],
+          ['runningMean', runningMean],
+          ['runningVar', runningVar],
+        ]);
   return {
     input: data,
     shape,
