@@ -2,17 +2,10 @@
   "targets": [
     {
       "target_name": "normkit",
+      # Every C++ file of native/ (the kernels, one per op, included): adding an op adds a file,
+      # never a line here.
       "sources": [
-        "native/addon.cc",
-        "native/parallel.cc",
-        "native/binding/common.cc",
-        "native/binding/layer_norm.cc",
-        "native/binding/batch_norm.cc",
-        "native/binding/runtime.cc",
-        "native/kernels/simd.cc",
-        "native/kernels/layer_norm.cc",
-        "native/kernels/batch_norm.cc",
-        "native/kernels/copy.cc"
+        "<!@(node -p \"require('./native/sources.js').join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

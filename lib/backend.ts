@@ -1,33 +1,15 @@
-// The kernel interface both backends implement: validated, positional arguments, output
-// written into `out`. The native addon's functions have exactly these signatures, so calling
-// the native backend adds no wrapper.
+// The kernel interface both backends implement, derived from the op descriptors: one function per
+// op, named by its descriptor's `kernel`, with the positional arguments of its `args` (validated,
+// outputs allocated). The native addon's functions have exactly these signatures, so calling the
+// native backend adds no wrapper.
+import type { KernelArgs } from './op';
+import type { OPS } from './ops';
 
-export interface Kernels {
-  layerNormForward(
-    input: Float32Array,
-    rows: number,
-    cols: number,
-    weight: Float32Array | null,
-    bias: Float32Array | null,
-    eps: number,
-    out: Float32Array,
-  ): void;
-  batchNormForward(
-    input: Float32Array,
-    batch: number,
-    channels: number,
-    spatial: number,
-    channelsLast: boolean,
-    weight: Float32Array | null,
-    bias: Float32Array | null,
-    runningMean: Float32Array | null,
-    runningVar: Float32Array | null,
-    training: boolean,
-    momentum: number,
-    eps: number,
-    out: Float32Array,
-  ): void;
-}
+type Ops = typeof OPS;
+
+export type Kernels = {
+  [K in keyof Ops as Ops[K]['kernel']]: (...args: KernelArgs<Ops[K]['args']>) => void;
+};
 
 /** What the compiled addon exports besides the kernels. */
 export interface NativeAddon extends Kernels {

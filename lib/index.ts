@@ -1,33 +1,24 @@
-// The public surface of normkit: re-exports only.
-import { referenceBatchNorm } from './batch-norm';
-import { referenceLayerNorm } from './layer-norm';
+// The public surface of normkit: re-exports only. Every op's public functions, options and
+// classes come from lib/api.ts, generated from the op files (scripts/gen-ops.js).
+import type * as api from './api';
+import { compileOp } from './compile';
 import { addon } from './native';
+import { OPS } from './ops';
+import { referenceKernels } from './reference';
 
+export * from './api';
 export type { Tensor } from './tensor';
 export { tensor, numel } from './tensor';
-export { layerNorm, describeLayerNorm, LayerNorm } from './layer-norm';
-export type {
-  LayerNormOptions,
-  LayerNormModuleOptions,
-  LayerNormStateDict,
-  NormDescription,
-} from './layer-norm';
-export {
-  batchNorm,
-  describeBatchNorm,
-  BatchNormBase,
-  BatchNorm1d,
-  BatchNorm2d,
-  BatchNorm3d,
-} from './batch-norm';
-export type {
-  BatchNormOptions,
-  BatchNormModuleOptions,
-  BatchNormStateDict,
-  Layout,
-} from './batch-norm';
-export { backend } from './native';
+export type { NormDescription } from './op';
+export type { Layout } from './validate';
+export type { RunningStatsModuleOptions, RunningStatsStateDict } from './running-stats';
+export { RunningStatsModule } from './running-stats';
+export { backend, addonError } from './native';
 export { setNumThreads, getNumThreads } from './threads';
+
+type Ops = typeof OPS;
+/** The reference functions: each op's public function, by name, on the reference backend. */
+export type ReferenceApi = { readonly [K in keyof Ops & keyof typeof api]: (typeof api)[K] };
 
 /**
  * The pure TypeScript reference implementation of every op, with the same API as the top-level
@@ -36,10 +27,14 @@ export { setNumThreads, getNumThreads } from './threads';
  * @example
  * const y = reference.layerNorm({ data: new Float32Array([1, 2, 3]), shape: [3] }, 3);
  */
-export const reference = Object.freeze({
-  layerNorm: referenceLayerNorm,
-  batchNorm: referenceBatchNorm,
-});
+export const reference: ReferenceApi = Object.freeze(
+  Object.fromEntries(
+    Object.values(OPS).map((op) => {
+      const run = compileOp(op);
+      return [op.name, (...user: unknown[]) => run(referenceKernels, ...user)];
+    }),
+  ),
+) as unknown as ReferenceApi;
 
 /** Native diagnostics (null on the reference backend): which SIMD path runs, OpenMP, and the copy baseline the benchmarks use. */
 export interface NativeInfo {

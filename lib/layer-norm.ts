@@ -1,17 +1,14 @@
-import type { Kernels } from './backend';
 import { activeKernels } from './native';
-import { referenceKernels } from './reference';
-import { loadParams } from './state-dict';
-import { allocFloat32, type Tensor } from './tensor';
-import {
-  checkBoolean,
-  checkEps,
-  checkNormalizedShape,
-  checkOptions,
-  checkShape,
-  checkTrailingDims,
-  validateLayerNorm,
-} from './validate';
+import type { NormDescription } from './op';
+import { layerNormOp } from './ops/layer-norm';
+import { allocParam, copyState, readStateDict, writeStateDict } from './state-dict';
+import type { Tensor } from './tensor';
+import { compileOp, describeOp } from './compile';
+import { checkBoolean, checkEps, readNormalizedShape, readOptions } from './validate';
+
+const run = compileOp(layerNormOp);
+
+export type { NormDescription } from './op';
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -23,25 +20,6 @@ export interface LayerNormOptions {
   eps?: number;
   /** Where to write the result (`prod(input.shape)` values); may be `input.data` (in place). */
   out?: Float32Array;
-}
-
-/** What an op computes: how many mean/variance pairs, over how many values, and the parameter shape. */
-export interface NormDescription {
-  statistics: number;
-  valuesPerStatistic: number;
-  paramShape: number[];
-}
-
-function run(
-  kernels: Kernels,
-  input: Tensor,
-  normalizedShape: number | readonly number[],
-  options?: LayerNormOptions,
-): Tensor {
-  const p = validateLayerNorm(input, normalizedShape, options);
-  const out = p.out ?? allocFloat32(p.input.length);
-  kernels.layerNormForward(p.input, p.rows, p.cols, p.weight, p.bias, p.eps, out);
-  return { data: out, shape: p.shape.slice() };
 }
 
 /**
@@ -58,16 +36,7 @@ export function layerNorm(
   normalizedShape: number | readonly number[],
   options?: LayerNormOptions,
 ): Tensor {
-  return run(activeKernels, input, normalizedShape, options);
-}
-
-/** {@link layerNorm} on the pure TypeScript reference backend. */
-export function referenceLayerNorm(
-  input: Tensor,
-  normalizedShape: number | readonly number[],
-  options?: LayerNormOptions,
-): Tensor {
-  return run(referenceKernels, input, normalizedShape, options);
+  return run(activeKernels, input, normalizedShape, options) as Tensor;
 }
 
 /**
@@ -80,10 +49,7 @@ export function describeLayerNorm(
   shape: readonly number[],
   normalizedShape: number | readonly number[],
 ): NormDescription {
-  checkShape('shape', shape);
-  const ns = checkNormalizedShape(normalizedShape);
-  const [rows, cols] = checkTrailingDims(shape, ns);
-  return { statistics: rows, valuesPerStatistic: cols, paramShape: ns.slice() };
+  return describeOp(layerNormOp, [shape, normalizedShape]);
 }
 
 /** Constructor options of {@link LayerNorm}. */
@@ -116,44 +82,42 @@ export class LayerNorm {
   readonly bias: Float32Array | null;
 
   constructor(normalizedShape: number | readonly number[], options?: LayerNormModuleOptions) {
-    this.normalizedShape = checkNormalizedShape(normalizedShape).slice();
-    const o = checkOptions<LayerNormModuleOptions>('options', options, [
-      'eps',
-      'elementwiseAffine',
-      'bias',
-    ]);
+    const shape = readNormalizedShape(normalizedShape);
+    const o = readOptions('options', options, ['eps', 'elementwiseAffine', 'bias']);
     this.eps = checkEps('eps', o.eps);
     this.elementwiseAffine = checkBoolean('elementwiseAffine', o.elementwiseAffine, true);
     const withBias = checkBoolean('bias', o.bias, true);
-    const size = this.normalizedShape.reduce((a, b) => a * b, 1);
-    this.weight = this.elementwiseAffine ? new Float32Array(size).fill(1) : null;
-    this.bias = this.elementwiseAffine && withBias ? new Float32Array(size) : null;
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.weight = this.elementwiseAffine ? allocParam('normalizedShape', size, 1) : null;
+    this.bias = this.elementwiseAffine && withBias ? allocParam('normalizedShape', size, 0) : null;
+    this.normalizedShape = Object.freeze(shape);
   }
 
   /** Normalizes `input`; `out` as in {@link layerNorm}. */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    const o = checkOptions<{ out?: Float32Array }>('options', options, ['out']);
+    const o = readOptions('options', options, ['out']);
     return layerNorm(input, this.normalizedShape, {
       weight: this.weight,
       bias: this.bias,
       eps: this.eps,
-      out: o.out,
+      out: o.out as Float32Array | undefined,
     });
   }
 
   /** Copies of the parameters under PyTorch's keys. */
   stateDict(): LayerNormStateDict {
-    const d: LayerNormStateDict = {};
-    if (this.weight) d.weight = this.weight.slice();
-    if (this.bias) d.bias = this.bias.slice();
-    return d;
+    return copyState(this.state());
   }
 
   /** Copies parameters in; every key must be present and of the right length, none extra. */
   loadStateDict(dict: LayerNormStateDict): void {
-    loadParams('dict', dict, [
+    writeStateDict(readStateDict('dict', dict, this.state()), this.state());
+  }
+
+  private state() {
+    return [
       ['weight', this.weight],
       ['bias', this.bias],
-    ]);
+    ] as const;
   }
 }

@@ -1,5 +1,10 @@
-// Every argument check of the public API, and the one error builder. Checks run before any
-// output or state is touched, so a call that throws changes nothing.
+// Every argument check of the public API, and the one error builder. A call is validated in two
+// phases: first every user value is read exactly once (tensors' `data` and `shape`, each shape
+// dimension, each option), into copies; then every check runs on those copies, so a getter or
+// Proxy that answers differently on a second read, or detaches a buffer while it is read, makes
+// no difference. Checks run before any output or state is touched: a call that throws changes
+// nothing. Plans are built from the op descriptors (lib/op.ts).
+import type { ArgSpec, OpDescriptor, OptionSpec, Snapshot, TensorSnapshot } from './op';
 import type { Tensor } from './tensor';
 
 /** Short description of a received value for error messages: `Float64Array(12)`, `[2, 3, -1]`. */
@@ -7,19 +12,24 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'function') return 'a function';
-  if (ArrayBuffer.isView(v)) {
-    const name = v.constructor?.name ?? 'TypedArray';
-    return 'length' in v ? `${name}(${(v as unknown as ArrayLike<unknown>).length})` : name;
-  }
-  if (Array.isArray(v)) {
-    const items = v.slice(0, 8).map((x) => (Array.isArray(x) ? '[...]' : describeValue(x)));
-    return `[${items.join(', ')}${v.length > 8 ? ', ...' : ''}]`;
-  }
-  if (typeof v === 'object') {
-    const keys = Object.keys(v as object);
-    return `an object with keys {${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''}}`;
+  if (typeof v === 'symbol') return v.toString();
+  try {
+    const tag = typedArrayTag(v);
+    if (tag !== undefined) return `${tag}(${TA_LENGTH.call(v)})`;
+    if (v instanceof DataView) return `DataView(${v.byteLength} bytes)`;
+    if (Array.isArray(v)) {
+      const items = v.slice(0, 8).map((x) => (Array.isArray(x) ? '[...]' : describeValue(x)));
+      return `[${items.join(', ')}${v.length > 8 ? ', ...' : ''}]`;
+    }
+    if (typeof v === 'object') {
+      const keys = Object.keys(v as object);
+      return `an object with keys {${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''}}`;
+    }
+  } catch {
+    return 'an object';
   }
   return typeof v;
 }
@@ -37,10 +47,56 @@ export function invalid(
   return kind === 'type' ? new TypeError(message) : new RangeError(message);
 }
 
-const MAX_DIM = Number.MAX_SAFE_INTEGER;
+// ---- typed arrays, through the intrinsic getters ------------------------------------------
+// A subclass or Proxy cannot lie to these, and they accept a Float32Array from another realm
+// (vm context), which instanceof would not.
+const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (key: PropertyKey) =>
+  Object.getOwnPropertyDescriptor(TypedArrayProto, key)!.get as (this: unknown) => unknown;
+const TA_TAG = getter(Symbol.toStringTag) as (this: unknown) => string | undefined;
+const TA_LENGTH = getter('length') as (this: unknown) => number;
+const TA_BYTE_OFFSET = getter('byteOffset') as (this: unknown) => number;
+const TA_BUFFER = getter('buffer') as (this: unknown) => ArrayBufferLike;
 
-/** A shape: an array of non-negative integers whose product is a safe integer. */
-export function checkShape(argument: string, shape: unknown): readonly number[] {
+function typedArrayTag(v: unknown): string | undefined {
+  return ArrayBuffer.isView(v) ? TA_TAG.call(v) : undefined;
+}
+
+/** Whether `v` is a Float32Array of any realm. */
+export function isFloat32Array(v: unknown): v is Float32Array {
+  return typedArrayTag(v) === 'Float32Array';
+}
+
+/** The element count of a Float32Array now (0 once its buffer is detached). */
+export function lengthOf(a: Float32Array): number {
+  return TA_LENGTH.call(a);
+}
+
+/** Whether two Float32Arrays share any byte of one buffer. */
+export function overlaps(a: Float32Array, b: Float32Array): boolean {
+  const la = TA_LENGTH.call(a);
+  const lb = TA_LENGTH.call(b);
+  if (la === 0 || lb === 0 || TA_BUFFER.call(a) !== TA_BUFFER.call(b)) return false;
+  const oa = TA_BYTE_OFFSET.call(a);
+  const ob = TA_BYTE_OFFSET.call(b);
+  return oa < ob + lb * 4 && ob < oa + la * 4;
+}
+
+// ---- predicates ---------------------------------------------------------------------------
+
+const MAX_ELEMENTS = Number.MAX_SAFE_INTEGER;
+
+/** Reads a shape once into a new array of non-negative integers whose product is safe. */
+export function readShape(argument: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw invalid('type', argument, 'an array of dimensions', shape);
+  const length = shape.length;
+  const copy = new Array<number>(length);
+  for (let i = 0; i < length; i++) copy[i] = shape[i];
+  return checkShape(argument, copy);
+}
+
+/** A shape (already copied): non-negative integer dimensions, product at most 2^53. */
+export function checkShape(argument: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw invalid('type', argument, 'an array of dimensions', shape);
   let n = 1;
   for (let i = 0; i < shape.length; i++) {
@@ -51,56 +107,103 @@ export function checkShape(argument: string, shape: unknown): readonly number[] 
     }
     n *= d;
   }
-  if (n > MAX_DIM) throw invalid('range', argument, 'at most 2^53 elements', shape);
-  return shape;
+  if (n > MAX_ELEMENTS) throw invalid('range', argument, 'at most 2^53 elements', shape);
+  return shape as number[];
 }
 
-/** A tensor whose data length matches its shape; returns the element count. */
-export function checkTensor(argument: string, t: unknown): number {
+export function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
+}
+
+/** Reads a tensor's `data` and `shape` once each; the length check comes later (phase 2). */
+export function readTensor(argument: string, t: unknown): TensorSnapshot {
   if (typeof t !== 'object' || t === null) {
     throw invalid('type', argument, 'a tensor { data: Float32Array, shape: number[] }', t);
   }
   const { data, shape } = t as Partial<Tensor>;
-  if (!(data instanceof Float32Array)) {
-    throw invalid('type', `${argument}.data`, 'a Float32Array', data);
-  }
-  checkShape(`${argument}.shape`, shape);
-  let n = 1;
-  for (let i = 0; i < shape!.length; i++) n *= shape![i];
-  if (n !== data.length) {
+  if (!isFloat32Array(data)) throw invalid('type', `${argument}.data`, 'a Float32Array', data);
+  const label = `${argument}.shape`;
+  return { data, shape: readShape(label, shape), label };
+}
+
+/** Phase 2 of a tensor: its data holds prod(shape) values now. */
+export function checkTensorLength(argument: string, data: Float32Array, shape: number[]): void {
+  const n = numelOf(shape);
+  if (lengthOf(data) !== n) {
     throw invalid(
       'range',
       `${argument}.data`,
-      `${n} elements (the product of shape [${shape!.join(', ')}])`,
+      `${n} elements (the product of shape [${shape.join(', ')}])`,
       data,
     );
   }
-  return n;
 }
 
-/** An options object, or undefined; keys outside `allowed` are a TypeError (a typo is a bug). */
+/** A tensor checked at once (for callers outside the plan builder); returns its element count. */
+export function checkTensor(argument: string, t: unknown): number {
+  const { data, shape } = readTensor(argument, t);
+  checkTensorLength(argument, data, shape);
+  return numelOf(shape);
+}
+
+const NO_VALUES: readonly unknown[] = Object.freeze([]);
+
+/**
+ * Reads an options object once: its own enumerable keys (each must be one of `allowed`), then
+ * each of their values, exactly once. Returns the values in the order of `allowed` (undefined
+ * where absent); what is not listed as an own key is absent.
+ */
+export function readOptionValues(
+  argument: string,
+  options: unknown,
+  allowed: readonly string[],
+): unknown[] {
+  const values: unknown[] = [];
+  for (let i = 0; i < allowed.length; i++) values.push(undefined);
+  if (options === undefined || options === null) return values;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid('type', argument, 'an options object', options);
+  }
+  const keys = Object.keys(options);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const slot = allowed.indexOf(key);
+    if (slot < 0) {
+      throw invalid('type', `${argument}.${key}`, `one of the options ${allowed.join(', ')}`, key);
+    }
+    values[slot] = (options as Record<string, unknown>)[key];
+  }
+  return values;
+}
+
+/** {@link readOptionValues} as a record by key (for the module classes' few options). */
+export function readOptions(
+  argument: string,
+  options: unknown,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  const values = readOptionValues(argument, options, allowed);
+  const r: Record<string, unknown> = {};
+  for (let i = 0; i < allowed.length; i++) if (values[i] !== undefined) r[allowed[i]] = values[i];
+  return r;
+}
+
+/** @deprecated name kept for the module classes: {@link readOptions}. */
 export function checkOptions<T extends object>(
   argument: string,
   options: unknown,
   allowed: readonly string[],
 ): Partial<T> {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw invalid('type', argument, 'an options object', options);
-  }
-  for (const key in options) {
-    if (!allowed.includes(key)) {
-      throw invalid('type', `${argument}.${key}`, `one of the options ${allowed.join(', ')}`, key);
-    }
-  }
-  return options as Partial<T>;
+  return readOptions(argument, options, allowed) as Partial<T>;
 }
 
-/** An optional Float32Array parameter of exactly `length` elements; null when absent. */
+/** An optional Float32Array of exactly `length` elements; null when absent. */
 export function checkParam(argument: string, v: unknown, length: number): Float32Array | null {
   if (v === undefined || v === null) return null;
-  if (!(v instanceof Float32Array)) throw invalid('type', argument, 'a Float32Array', v);
-  if (v.length !== length) {
+  if (!isFloat32Array(v)) throw invalid('type', argument, 'a Float32Array', v);
+  if (lengthOf(v) !== length) {
     throw invalid('range', argument, `a Float32Array of ${length} elements`, v);
   }
   return v;
@@ -113,8 +216,8 @@ export function checkNumber(argument: string, v: unknown, fallback: number): num
   return v;
 }
 
-export function checkEps(argument: string, v: unknown): number {
-  const eps = checkNumber(argument, v, 1e-5);
+export function checkEps(argument: string, v: unknown, fallback = 1e-5): number {
+  const eps = checkNumber(argument, v, fallback);
   if (eps < 0) throw invalid('range', argument, 'a non-negative number', eps);
   return eps;
 }
@@ -131,86 +234,28 @@ export function checkPositiveInteger(argument: string, v: unknown): number {
   return v;
 }
 
-function overlaps(a: Float32Array, b: Float32Array): boolean {
-  if (a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-}
+export type Layout = 'channels_first' | 'channels_last';
 
-/**
- * The output buffer: absent, or a Float32Array of `length` elements that is the input itself
- * (in place) or shares no memory with it, and shares none with any parameter.
- */
-export function checkOut(
-  v: unknown,
-  length: number,
-  input: Float32Array,
-  params: ReadonlyArray<readonly [string, Float32Array | null]>,
-): Float32Array | null {
-  if (v === undefined || v === null) return null;
-  if (!(v instanceof Float32Array)) throw invalid('type', 'out', 'a Float32Array', v);
-  if (v.length !== length) throw invalid('range', 'out', `a Float32Array of ${length} elements`, v);
-  if (v !== input && overlaps(v, input)) {
-    throw invalid(
-      'range',
-      'out',
-      'the input data itself or memory apart from it',
-      'an overlapping view',
-      false,
-    );
+export function checkLayout(v: unknown): Layout {
+  if (v === undefined) return 'channels_first';
+  if (v === 'channels_first' || v === 'channels_last') return v;
+  if (typeof v !== 'string') {
+    throw invalid('type', 'layout', "'channels_first' or 'channels_last'", v);
   }
-  for (const [name, p] of params) {
-    if (p && overlaps(v, p)) {
-      throw invalid('range', 'out', `memory apart from ${name}`, `a view of ${name}`, false);
-    }
-  }
-  return v;
+  throw invalid('range', 'layout', "'channels_first' or 'channels_last'", v);
 }
 
-/** Arrays the op writes (running statistics) must not share memory with what it reads. */
-export function checkNoOverlap(
-  name: string,
-  written: Float32Array | null,
-  others: ReadonlyArray<readonly [string, Float32Array | null]>,
-): void {
-  if (!written) return;
-  for (const [other, p] of others) {
-    if (p && p !== written && overlaps(written, p)) {
-      throw invalid('range', name, `memory apart from ${other}`, `a view of ${other}`, false);
-    }
-    if (p === written) {
-      throw invalid('range', name, `a different array from ${other}`, `${other} itself`, false);
-    }
-  }
-}
-
-// ---- per-op checks ------------------------------------------------------------------------
-
-export interface LayerNormPlan {
-  input: Float32Array;
-  shape: readonly number[];
-  rows: number;
-  cols: number;
-  weight: Float32Array | null;
-  bias: Float32Array | null;
-  eps: number;
-  out: Float32Array | null;
-}
-
-const LAYER_NORM_OPTIONS = ['weight', 'bias', 'eps', 'out'] as const;
-
-/** `normalizedShape` as an array: a number or an array of dimensions, at least one. */
-export function checkNormalizedShape(v: unknown): readonly number[] {
+/** `normalizedShape`, read once: a number or an array of at least one dimension. */
+export function readNormalizedShape(v: unknown): number[] {
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0) {
       throw invalid('range', 'normalizedShape', 'a non-negative integer or an array of them', v);
     }
     return [v];
   }
-  checkShape('normalizedShape', v);
-  if ((v as number[]).length === 0) {
-    throw invalid('range', 'normalizedShape', 'at least one dimension', v);
-  }
-  return v as number[];
+  const ns = readShape('normalizedShape', v);
+  if (ns.length === 0) throw invalid('range', 'normalizedShape', 'at least one dimension', ns);
+  return ns;
 }
 
 /** Checks the trailing dims of `shape` against `normalizedShape`; returns [rows, cols]. */
@@ -238,146 +283,170 @@ export function checkTrailingDims(
   return [rows, cols];
 }
 
-export function validateLayerNorm(
-  input: unknown,
-  normalizedShape: unknown,
-  options: unknown,
-): LayerNormPlan {
-  const n = checkTensor('input', input);
-  const { data, shape } = input as Tensor;
-  const ns = checkNormalizedShape(normalizedShape);
-  const [rows, cols] = checkTrailingDims(shape, ns);
-  const o = checkOptions<Record<(typeof LAYER_NORM_OPTIONS)[number], unknown>>(
-    'options',
-    options,
-    LAYER_NORM_OPTIONS,
-  );
-  const weight = checkParam('weight', o.weight, cols);
-  const bias = checkParam('bias', o.bias, cols);
-  const eps = checkEps('eps', o.eps);
-  // The alias lists are built only when there is an out to check (small calls are hot).
-  const out =
-    o.out == null
-      ? null
-      : checkOut(o.out, n, data, [
-          ['weight', weight],
-          ['bias', bias],
-        ]);
-  return { input: data, shape, rows, cols, weight, bias, eps, out };
-}
-
-export type Layout = 'channels_first' | 'channels_last';
-
-export interface BatchNormPlan {
-  input: Float32Array;
-  shape: readonly number[];
-  batch: number;
-  channels: number;
-  spatial: number;
-  channelsLast: boolean;
-  weight: Float32Array | null;
-  bias: Float32Array | null;
-  runningMean: Float32Array | null;
-  runningVar: Float32Array | null;
-  training: boolean;
-  momentum: number;
-  eps: number;
-  out: Float32Array | null;
-}
-
-const BATCH_NORM_OPTIONS = [
-  'runningMean',
-  'runningVar',
-  'weight',
-  'bias',
-  'training',
-  'momentum',
-  'eps',
-  'layout',
-  'out',
-] as const;
-
-export function checkLayout(v: unknown): Layout {
-  if (v === undefined) return 'channels_first';
-  if (v === 'channels_first' || v === 'channels_last') return v;
-  if (typeof v !== 'string') {
-    throw invalid('type', 'layout', "'channels_first' or 'channels_last'", v);
+/** (N, C, ...spatial) sizes of a logical shape of rank `min` to `max`. */
+export function channelSizes(
+  argument: string,
+  shape: readonly number[],
+  min: number,
+  max: number,
+): { batch: number; channels: number; spatial: number } {
+  if (shape.length < min || shape.length > max) {
+    const rank = max === Infinity ? `of rank ${min} or more` : `of rank ${min} to ${max}`;
+    throw invalid('range', argument, `a shape (N, C, ...spatial) ${rank}`, shape);
   }
-  throw invalid('range', 'layout', "'channels_first' or 'channels_last'", v);
-}
-
-/** Checks a batch-norm input's rank (2 to 5, the logical (N, C, ...spatial) shape). */
-export function checkBatchNormShape(argument: string, shape: readonly number[]): void {
-  if (shape.length < 2 || shape.length > 5) {
-    throw invalid('range', argument, 'a shape (N, C, ...spatial) of rank 2 to 5', shape);
-  }
-}
-
-export function validateBatchNorm(input: unknown, options: unknown): BatchNormPlan {
-  const n = checkTensor('input', input);
-  const { data, shape } = input as Tensor;
-  checkBatchNormShape('input.shape', shape);
-  const o = checkOptions<Record<(typeof BATCH_NORM_OPTIONS)[number], unknown>>(
-    'options',
-    options,
-    BATCH_NORM_OPTIONS,
-  );
-  const batch = shape[0];
-  const channels = shape[1];
   let spatial = 1;
   for (let i = 2; i < shape.length; i++) spatial *= shape[i];
-  const runningMean = checkParam('runningMean', o.runningMean, channels);
-  const runningVar = checkParam('runningVar', o.runningVar, channels);
-  const weight = checkParam('weight', o.weight, channels);
-  const bias = checkParam('bias', o.bias, channels);
-  const training = checkBoolean('training', o.training, false);
-  const momentum = checkNumber('momentum', o.momentum, 0.1);
-  const eps = checkEps('eps', o.eps);
-  const layout = checkLayout(o.layout);
-  if (training) {
-    if (batch * spatial === 1 && channels > 0) {
-      throw invalid('range', 'input.shape', 'more than 1 value per channel when training', shape);
-    }
-  } else if (!runningMean || !runningVar) {
-    throw invalid(
-      'range',
-      'runningMean and runningVar',
-      'Float32Arrays in eval mode (training: false)',
-      !runningMean ? o.runningMean : o.runningVar,
-    );
-  }
-  if (training && (runningMean || runningVar)) {
-    const readOnly = [
-      ['input', data],
-      ['weight', weight],
-      ['bias', bias],
-    ] as const;
-    checkNoOverlap('runningMean', runningMean, [...readOnly, ['runningVar', runningVar]]);
-    checkNoOverlap('runningVar', runningVar, readOnly);
-  }
-  const out =
-    o.out == null
-      ? null
-      : checkOut(o.out, n, data, [
-          ['weight', weight],
-          ['bias', bias],
-          ['runningMean', runningMean],
-          ['runningVar', runningVar],
-        ]);
-  return {
-    input: data,
-    shape,
-    batch,
-    channels,
-    spatial,
-    channelsLast: layout === 'channels_last',
-    weight,
-    bias,
-    runningMean,
-    runningVar,
-    training,
-    momentum,
-    eps,
-    out,
+  return { batch: shape[0], channels: shape[1], spatial };
+}
+
+// ---- plans from descriptors ---------------------------------------------------------------
+// What validation needs from a descriptor, worked out once per op: positions instead of names,
+// so a call does no searching (small calls are dominated by this code, not by the kernel).
+
+interface OptionSlot {
+  readonly key: string;
+  readonly spec: OptionSpec;
+  /** Position of the kernel argument the option becomes. */
+  readonly arg: number;
+  /** For arrays: positions of the size arguments whose product is the length. */
+  readonly length: readonly number[];
+}
+
+/** A pair of arrays that must not share memory when both are present (and `when` holds). */
+interface AliasRule {
+  readonly written: number;
+  readonly other: number;
+  /** The written array may be `other` itself. */
+  readonly inPlace: boolean;
+  /** A flag argument that must be true for the rule to apply (a state written only then), or -1. */
+  readonly when: number;
+  readonly message: 'state' | 'memory';
+}
+
+interface Meta {
+  readonly optionKeys: readonly string[];
+  readonly options: readonly OptionSlot[];
+  readonly inputs: readonly (readonly [number, string])[];
+  readonly sizes: readonly (readonly [number, string])[];
+  readonly outputs: readonly (readonly [number, readonly number[]])[];
+  readonly alias: readonly AliasRule[];
+  readonly names: readonly string[];
+  /** Argument positions by name. */
+  readonly index: Readonly<Record<string, number>>;
+}
+
+const metas = new WeakMap<OpDescriptor, Meta>();
+
+/** The descriptor's validation metadata (computed on first use). */
+export function metaOf(d: OpDescriptor): Meta {
+  let m = metas.get(d);
+  if (m) return m;
+  const names = d.args.map((a) => a.name);
+  const at = (name: string) => {
+    const i = names.indexOf(name);
+    if (i < 0) throw new Error(`normkit: ${d.name} has no argument ${name}`);
+    return i;
   };
+  const lengthOfArg = (a: ArgSpec) => (a.length ?? []).map(at);
+  const options = Object.keys(d.options).map((key) => {
+    const spec = d.options[key];
+    const arg = at(spec.arg);
+    return { key, spec, arg, length: lengthOfArg(d.args[arg]) };
+  });
+  const isArray = (a: ArgSpec) => a.kind === 'f32' || a.kind === 'f32?';
+  const isOut = (a: ArgSpec) => a.role === 'output' || a.role === 'saved';
+  const alias: AliasRule[] = [];
+  // States are checked against what is read and the states after them; outputs against
+  // everything (so a pair is reported once, on the array a user would fix).
+  const rule = (w: number, o: number) => {
+    const wa = d.args[w];
+    const oa = d.args[o];
+    alias.push({
+      written: w,
+      other: o,
+      inPlace: wa.inPlace?.includes(oa.name) ?? false,
+      when: wa.role === 'state' ? at(wa.writtenWhen!) : -1,
+      message: wa.role === 'state' && oa.role === 'state' ? 'state' : 'memory',
+    });
+  };
+  d.args.forEach((w, i) => {
+    if (w.role !== 'state') return;
+    d.args.forEach((o, j) => {
+      if (j === i || !isArray(o) || isOut(o) || (o.role === 'state' && j < i)) return;
+      rule(i, j);
+    });
+  });
+  d.args.forEach((w, i) => {
+    if (!isOut(w)) return;
+    d.args.forEach((o, j) => {
+      if (j === i || !isArray(o) || (isOut(o) && j < i)) return;
+      rule(i, j);
+    });
+  });
+  m = {
+    optionKeys: options.map((o) => o.key),
+    options,
+    inputs: d.args.flatMap((a, i) => (a.role === 'input' ? [[i, a.name] as const] : [])),
+    sizes: d.args.flatMap((a, i) => (a.role === 'size' ? [[i, a.name] as const] : [])),
+    outputs: d.args.flatMap((a, i) => (a.role === 'output' ? [[i, lengthOfArg(a)] as const] : [])),
+    alias,
+    names,
+    index: Object.fromEntries(names.map((n, i) => [n, i])),
+  };
+  metas.set(d, m);
+  return m;
+}
+
+/**
+ * Reads the user's positional arguments once (phase 1). With `describe`, `user` is
+ * `[shape, ...the op's other non-option arguments]` and every tensor gets that shape.
+ */
+export function readSnapshot(
+  d: OpDescriptor,
+  user: readonly unknown[],
+  describe = false,
+): { snapshot: Snapshot; options: readonly unknown[] } {
+  const tensors: Record<string, TensorSnapshot> = {};
+  const counts: Record<string, number> = {};
+  let normalizedShape: number[] = [];
+  let options: readonly unknown[] = NO_VALUES;
+  let shared: TensorSnapshot | null = null;
+  let next = describe ? 1 : 0;
+  for (let i = 0; i < d.params.length; i++) {
+    const p = d.params[i];
+    if (p.kind === 'tensor') {
+      if (!describe) {
+        tensors[p.name] = readTensor(p.name, user[next++]);
+      } else {
+        shared ??= {
+          data: null as unknown as Float32Array,
+          shape: readShape('shape', user[0]),
+          label: 'shape',
+        };
+        tensors[p.name] = shared;
+      }
+    } else if (p.kind === 'normalizedShape') {
+      normalizedShape = readNormalizedShape(user[next++]);
+    } else if (p.kind === 'count') {
+      counts[p.name] = checkPositiveInteger(p.name, user[next++]);
+    } else if (!describe) {
+      options = readOptionValues('options', user[next++], metaOf(d).optionKeys);
+    }
+  }
+  return { snapshot: { tensors, normalizedShape, counts }, options };
+}
+
+/** `describe*`: what op `d` computes for a shape (and its other positionals), checked as the op does. */
+export function describePlan(d: OpDescriptor, user: readonly unknown[]) {
+  const { snapshot } = readSnapshot(d, user, true);
+  return d.describe(d.sizes(snapshot), snapshot);
+}
+
+/** A second tensor must have the first one's shape (the residual of a fused add). */
+export function checkSameShape(t: TensorSnapshot, like: TensorSnapshot): void {
+  const a = t.shape;
+  const b = like.shape;
+  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+    throw invalid('range', t.label, `the input shape [${b.join(', ')}]`, a);
+  }
 }

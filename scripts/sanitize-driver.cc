@@ -1,4 +1,4 @@
-// Sanitizer driver: runs the pure kernels (native/kernels, native/parallel.cc) under
+// Sanitizer driver: runs every function of native/kernels/ops.h (and the copy baseline) under
 // AddressSanitizer and UBSan, without N-API, over many shapes, layouts and options, and checks
 // every result against a plain double-precision loop. Every buffer is a heap array that ends
 // exactly where the kernel's data ends (a zero-size array when the size is 0), so any read or
@@ -6,7 +6,9 @@
 // few floats into their allocation, as a Float32Array view can, to vary the alignment the
 // vector paths see; those leading floats hold a canary that must survive the call.
 // Built and run by scripts/sanitize.sh.
+#include <algorithm>
 #include <cmath>
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,15 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "kernels/batch_norm.h"
 #include "kernels/copy.h"
-#include "kernels/layer_norm.h"
+#include "kernels/ops.h"
 #include "kernels/simd.h"
 #include "parallel.h"
 
 namespace {
-
-using normkit::BatchNormShape;
 
 // Sizes that hit the edges of the kernels: empty, single, odd tails around the 16- and 32-lane
 // blocks, and 4097 (one past a 4096-value row, 128-value blocks plus a tail).
@@ -36,6 +35,8 @@ constexpr int64_t kMaxValues = int64_t{33} * 4097;
 constexpr int64_t kAllOptionsValues = 4097;
 constexpr double kEps = 1e-5;
 constexpr double kMomentum = 0.1;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // Padding floats before and after a buffer's data, taken in turn. None keeps ASan's redzones
 // right at the data, which catches plain C++ accesses one past either end. Padding filled with a
 // canary catches what ASan cannot see: GCC does not instrument the AVX-512 masked and streaming
@@ -87,6 +88,10 @@ class Buffer {
     }
     return true;
   }
+  bool same_values(const Buffer& other) const {
+    return size_ == other.size_ &&
+           (size_ == 0 || std::memcmp(get(), other.get(), sizeof(T) * size_) == 0);
+  }
 
  private:
   std::unique_ptr<T[]> storage_;
@@ -95,7 +100,25 @@ class Buffer {
   int64_t trail_;
 };
 
-// Deterministic values around `offset` with spread `spread`; a fixed formula, no RNG.
+// Input data: a fixed formula around `offset` with spread `spread`, no RNG. The hard kinds are
+// the conformance suite's: a large common offset, values near 1e19 (float squares overflow) and
+// near the float maximum, denormals (float squares underflow), constant groups.
+enum class Data { kPlain, kOffset, kHuge, kNearMax, kDenormal, kConstant };
+const Data kHardData[] = {Data::kOffset, Data::kHuge, Data::kNearMax, Data::kDenormal,
+                          Data::kConstant};
+
+const char* data_name(Data d) {
+  switch (d) {
+    case Data::kPlain: return "plain";
+    case Data::kOffset: return "offset 1e4 spread 1e-2";
+    case Data::kHuge: return "huge 1e19";
+    case Data::kNearMax: return "near float max";
+    case Data::kDenormal: return "denormal";
+    case Data::kConstant: return "constant";
+  }
+  return "?";
+}
+
 Buffer<float> make_values(int64_t n, int seed, double offset, double spread) {
   Buffer<float> b(n);
   for (int64_t i = 0; i < n; ++i) {
@@ -103,6 +126,30 @@ Buffer<float> make_values(int64_t n, int seed, double offset, double spread) {
                               spread * 0.25 * std::cos(1.3 * static_cast<double>(i % 11)));
   }
   return b;
+}
+
+Buffer<float> make_data(int64_t n, int seed, Data d) {
+  switch (d) {
+    case Data::kPlain: return make_values(n, seed, 3.0, 1.0);
+    case Data::kOffset: return make_values(n, seed, 1e4, 1e-2);
+    case Data::kHuge: return make_values(n, seed, 0.0, 1e19);
+    case Data::kNearMax: return make_values(n, seed, 3e38, 1e36);
+    case Data::kDenormal: return make_values(n, seed, 0.0, 8e-39);
+    case Data::kConstant: return make_values(n, seed, 5.0, 0.0);
+  }
+  return make_values(n, seed, 3.0, 1.0);
+}
+
+// A residual for the fused adds: small against the data so the sum keeps the data's kind.
+Buffer<float> make_residual(int64_t n, Data d) {
+  switch (d) {
+    case Data::kHuge: return make_values(n, 31, 0.0, 1e17);
+    case Data::kNearMax: return make_values(n, 31, 0.0, 1e35);
+    case Data::kDenormal: return make_values(n, 31, 0.0, 1e-39);
+    case Data::kConstant: return make_values(n, 31, 0.0, 0.0);
+    case Data::kOffset: return make_values(n, 31, 0.0, 1e-3);
+    default: return make_values(n, 31, 0.5, 0.5);
+  }
 }
 
 bool close(double got, double want, double abs_tol, double rel_tol) {
@@ -130,7 +177,30 @@ void check_value(double got, double want, const std::string& where, const char* 
   }
 }
 
-std::string describe(const char* op, std::initializer_list<int64_t> dims, const char* extra) {
+// Outputs against a reference. The absolute tolerance scales down with outputs that are tiny
+// everywhere (denormal data), so those are checked relative to their size too.
+void check_output(const float* got, const std::vector<double>& want, const std::string& where) {
+  double largest = 0;
+  for (double v : want) {
+    if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+  }
+  const double abs_tol = 1e-4 * std::min(1.0, largest > 0 ? largest : 1.0);
+  for (size_t i = 0; i < want.size(); ++i) {
+    check_value(got[i], want[i], where, " y", static_cast<int64_t>(i), abs_tol, 1e-4);
+  }
+}
+
+// Saved statistics (float32) against double ones; float-accurate is what the backward pass
+// needs (and what the AVX-512 path's float partial sums give).
+void check_stats(const Buffer<float>& got, const std::vector<double>& want, const std::string& where,
+                 const char* what, double rel_tol) {
+  for (int64_t i = 0; i < got.size(); ++i) {
+    const double tol = std::isfinite(want[i]) ? rel_tol * std::fabs(want[i]) : 0;
+    check_value(got[i], want[i], where, what, i, std::max(tol, 1e-30), rel_tol);
+  }
+}
+
+std::string describe(const char* op, std::initializer_list<int64_t> dims, const std::string& extra) {
   std::string s = op;
   s += "(";
   bool first = true;
@@ -145,140 +215,116 @@ std::string describe(const char* op, std::initializer_list<int64_t> dims, const 
   return s;
 }
 
-// ---- LayerNorm ----------------------------------------------------------------------------
-
-void layer_norm_reference(const Buffer<float>& x, int64_t rows, int64_t cols, const float* w,
-                          const float* b, std::vector<double>& y, std::vector<double>& mean,
-                          std::vector<double>& rstd) {
-  y.assign(static_cast<size_t>(rows * cols), 0.0);
-  mean.assign(static_cast<size_t>(rows), 0.0);
-  rstd.assign(static_cast<size_t>(rows), 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    double sum = 0;
-    for (int64_t i = 0; i < cols; ++i) sum += x[r * cols + i];
-    const double m = sum / static_cast<double>(cols);
-    double sq = 0;
-    for (int64_t i = 0; i < cols; ++i) sq += (x[r * cols + i] - m) * (x[r * cols + i] - m);
-    const double s = 1.0 / std::sqrt(sq / static_cast<double>(cols) + kEps);
-    for (int64_t i = 0; i < cols; ++i) {
-      y[r * cols + i] = (x[r * cols + i] - m) * s * (w ? w[i] : 1.0) + (b ? b[i] : 0.0);
-    }
-    mean[r] = m;
-    rstd[r] = s;
-  }
+std::string flags_text(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string flags_text(const char* format, ...) {
+  char text[256];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  return text;
 }
 
-void run_layer_norm(int64_t rows, int64_t cols, bool use_weight, bool use_bias, bool want_stats,
-                    bool in_place, double offset, double spread) {
-  const int64_t n = rows * cols;
-  const Buffer<float> x0 = make_values(n, 1, offset, spread);
-  const Buffer<float> w = make_values(cols, 2, 1.0, 0.5);
-  const Buffer<float> b = make_values(cols, 3, 0.0, 0.5);
-  Buffer<float> x(x0, next_lead(), next_trail());
-  Buffer<float> y_separate(in_place ? 0 : n, next_lead(), next_trail());
-  Buffer<float> mean_out(want_stats ? rows : 0), rstd_out(want_stats ? rows : 0);
-  float* y = in_place ? x.get() : y_separate.get();
-  normkit::layer_norm_forward(
-      x.get(), y, rows, cols, use_weight ? w.get() : nullptr, use_bias ? b.get() : nullptr, kEps,
-      want_stats ? mean_out.get() : nullptr, want_stats ? rstd_out.get() : nullptr);
-  std::vector<double> want, mean, rstd;
-  layer_norm_reference(x0, rows, cols, use_weight ? w.get() : nullptr, use_bias ? b.get() : nullptr,
-                       want, mean, rstd);
-  char extra[128];
-  std::snprintf(extra, sizeof extra, "w=%d b=%d stats=%d in_place=%d offset=%g", use_weight,
-                use_bias, want_stats, in_place, offset);
-  const std::string where = describe("layer_norm_forward", {rows, cols}, extra);
-  for (int64_t i = 0; i < n; ++i) check_value(y[i], want[i], where, " y", i, 1e-4, 1e-4);
-  check(x.padding_intact() && y_separate.padding_intact(), where, ": wrote outside the data");
-  if (!in_place) {
-    bool unchanged = n == 0 || std::memcmp(x.get(), x0.get(), sizeof(float) * n) == 0;
-    check(unchanged, where, ": input modified out of place");
-  }
-  if (want_stats && cols > 0) {
-    for (int64_t r = 0; r < rows; ++r) {
-      check_value(mean_out[r], mean[r], where, " mean_out", r, 1e-6, 1e-6);
-      check_value(rstd_out[r], rstd[r], where, " rstd_out", r, 1e-6, 1e-5);
-    }
-  }
-}
+// ---- references ---------------------------------------------------------------------------
 
-// Infinity in row 0 makes all of row 0 NaN and leaves the other rows alone.
-void run_layer_norm_non_finite(int64_t rows, int64_t cols) {
-  Buffer<float> x = make_values(rows * cols, 4, 0.0, 1.0);
-  const Buffer<float> x0(x);
-  x[cols / 2] = std::numeric_limits<float>::infinity();
-  Buffer<float> y(rows * cols);
-  normkit::layer_norm_forward(x.get(), y.get(), rows, cols, nullptr, nullptr, kEps, nullptr,
-                              nullptr);
-  std::vector<double> want, mean, rstd;
-  layer_norm_reference(x0, rows, cols, nullptr, nullptr, want, mean, rstd);
-  const std::string where = describe("layer_norm_forward", {rows, cols}, "inf in row 0");
-  for (int64_t i = 0; i < cols; ++i) check(std::isnan(y[i]), where, ": row 0 not all NaN");
-  for (int64_t i = cols; i < rows * cols; ++i)
-    check_value(y[i], want[i], where, " y", i, 1e-4, 1e-4);
-}
-
-void test_layer_norm() {
-  for (int64_t rows : kSizes) {
-    for (int64_t cols : kSizes) {
-      if (rows * cols > kMaxValues) continue;
-      const bool small = rows * cols <= kAllOptionsValues;
-      for (int flags = 0; flags < 16; ++flags) {
-        if (!small && flags != 0 && flags != 15 && flags != 8 && flags != 3) continue;
-        run_layer_norm(rows, cols, flags & 1, flags & 2, flags & 4, flags & 8, 3.0, 1.0);
-      }
-      // The hard numerics: a large common offset with a small spread.
-      run_layer_norm(rows, cols, true, true, false, false, 1e4, 1e-2);
-      if (rows > 1 && cols > 1) run_layer_norm_non_finite(rows, cols);
-    }
-  }
-}
-
-// ---- BatchNorm ----------------------------------------------------------------------------
-
-int64_t bn_index(const BatchNormShape& s, int64_t n, int64_t c, int64_t p) {
-  return s.channels_last ? (n * s.spatial + p) * s.channels + c
-                         : (n * s.channels + c) * s.spatial + p;
-}
-
-struct BatchStats {
-  std::vector<double> mean, var;  // biased variance
+// Double-precision results: outputs, and per statistic the mean, biased variance and rstd.
+struct Reference {
+  std::vector<double> y, mean, var, rstd;
 };
 
-BatchStats batch_stats_reference(const Buffer<float>& x, const BatchNormShape& s) {
-  BatchStats st;
-  const int64_t count = s.batch * s.spatial;
-  st.mean.assign(static_cast<size_t>(s.channels), std::nan(""));
-  st.var.assign(static_cast<size_t>(s.channels), std::nan(""));
-  if (count == 0) return st;
-  for (int64_t c = 0; c < s.channels; ++c) {
-    double sum = 0, sq = 0;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      for (int64_t p = 0; p < s.spatial; ++p) sum += x[bn_index(s, n, c, p)];
+// LayerNorm (centre) or RMSNorm rows.
+Reference rows_reference(const float* x, int64_t rows, int64_t cols, const float* w,
+                         const float* b, bool centre) {
+  Reference ref;
+  ref.y.assign(static_cast<size_t>(rows * cols), 0.0);
+  ref.mean.assign(static_cast<size_t>(rows), 0.0);
+  ref.var.assign(static_cast<size_t>(rows), 0.0);
+  ref.rstd.assign(static_cast<size_t>(rows), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    double m = 0;
+    if (centre) {
+      for (int64_t i = 0; i < cols; ++i) m += xr[i];
+      m /= static_cast<double>(cols);
     }
-    const double m = sum / static_cast<double>(count);
-    for (int64_t n = 0; n < s.batch; ++n) {
-      for (int64_t p = 0; p < s.spatial; ++p) {
-        const double d = x[bn_index(s, n, c, p)] - m;
-        sq += d * d;
-      }
+    double sq = 0;
+    for (int64_t i = 0; i < cols; ++i) sq += (xr[i] - m) * (xr[i] - m);
+    const double var = sq / static_cast<double>(cols);
+    const double s = 1.0 / std::sqrt(var + kEps);
+    for (int64_t i = 0; i < cols; ++i) {
+      ref.y[r * cols + i] = (xr[i] - m) * s * (w ? w[i] : 1.0) + (b ? b[i] : 0.0);
     }
-    st.mean[c] = m;
-    st.var[c] = sq / static_cast<double>(count);
+    ref.mean[r] = centre ? m : 0.0;
+    ref.var[r] = var;
+    ref.rstd[r] = s;
   }
-  return st;
+  return ref;
 }
 
-std::vector<double> batch_norm_apply_reference(const Buffer<float>& x, const BatchNormShape& s,
-                                               const std::vector<double>& mean,
-                                               const std::vector<double>& var, const float* w,
-                                               const float* b) {
-  std::vector<double> y(static_cast<size_t>(x.size()), 0.0);
+struct Shape {
+  int64_t batch, channels, spatial;
+  bool channels_last;
+  int64_t numel() const { return batch * channels * spatial; }
+  int64_t at(int64_t n, int64_t c, int64_t p) const {
+    return channels_last ? (n * spatial + p) * channels + c : (n * channels + c) * spatial + p;
+  }
+  std::string text() const { return channels_last ? "channels_last" : "channels_first"; }
+};
+
+// Normalization over the values whose (n, c) share key(n, c) (in [0, keys)): BatchNorm keys by
+// channel, GroupNorm by (sample, group), InstanceNorm by (sample, channel).
+template <typename Key>
+Reference grouped_reference(const Buffer<float>& x, const Shape& s, int64_t keys, Key key,
+                            const float* w, const float* b) {
+  Reference ref;
+  std::vector<double> count(static_cast<size_t>(keys), 0.0), sq(static_cast<size_t>(keys), 0.0);
+  ref.mean.assign(static_cast<size_t>(keys), 0.0);
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t c = 0; c < s.channels; ++c) {
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        ref.mean[key(n, c)] += x[s.at(n, c, p)];
+        count[key(n, c)] += 1;
+      }
+    }
+  }
+  for (int64_t k = 0; k < keys; ++k) ref.mean[k] /= count[k];
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t c = 0; c < s.channels; ++c) {
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        const double d = x[s.at(n, c, p)] - ref.mean[key(n, c)];
+        sq[key(n, c)] += d * d;
+      }
+    }
+  }
+  ref.var.resize(static_cast<size_t>(keys));
+  ref.rstd.resize(static_cast<size_t>(keys));
+  for (int64_t k = 0; k < keys; ++k) {
+    ref.var[k] = sq[k] / count[k];
+    ref.rstd[k] = 1.0 / std::sqrt(ref.var[k] + kEps);
+  }
+  ref.y.assign(static_cast<size_t>(s.numel()), 0.0);
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t c = 0; c < s.channels; ++c) {
+      const int64_t k = key(n, c);
+      for (int64_t p = 0; p < s.spatial; ++p) {
+        const int64_t i = s.at(n, c, p);
+        ref.y[i] = (x[i] - ref.mean[k]) * ref.rstd[k] * (w ? w[c] : 1.0) + (b ? b[c] : 0.0);
+      }
+    }
+  }
+  return ref;
+}
+
+// Normalization with given per-channel statistics (eval).
+std::vector<double> channel_stats_reference(const Buffer<float>& x, const Shape& s,
+                                            const float* mean, const float* var, const float* w,
+                                            const float* b) {
+  std::vector<double> y(static_cast<size_t>(s.numel()), 0.0);
   for (int64_t c = 0; c < s.channels; ++c) {
-    const double rstd = 1.0 / std::sqrt(var[c] + kEps);
+    const double rstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + kEps);
     for (int64_t n = 0; n < s.batch; ++n) {
       for (int64_t p = 0; p < s.spatial; ++p) {
-        const int64_t i = bn_index(s, n, c, p);
+        const int64_t i = s.at(n, c, p);
         y[i] = (x[i] - mean[c]) * rstd * (w ? w[c] : 1.0) + (b ? b[c] : 0.0);
       }
     }
@@ -286,175 +332,374 @@ std::vector<double> batch_norm_apply_reference(const Buffer<float>& x, const Bat
   return y;
 }
 
-struct BatchNormCase {
-  BatchNormShape shape;
-  bool use_weight, use_bias, use_running, want_save, in_place;
-  double offset, spread;
+double largest_magnitude(const Buffer<float>& x) {
+  double m = 0;
+  for (int64_t i = 0; i < x.size(); ++i) {
+    if (std::isfinite(x[i])) m = std::max(m, std::fabs(static_cast<double>(x[i])));
+  }
+  return m;
+}
+
+// Saved means are float-accurate relative to the data's magnitude (a mean near 0 of data near
+// 1e19 is not accurate relative to itself); saved rstd relative to itself.
+void check_saved(const Buffer<float>& save_mean, const Buffer<float>& save_rstd,
+                 const Reference& ref, double data_scale, const std::string& where) {
+  for (int64_t i = 0; i < save_mean.size(); ++i) {
+    check_value(save_mean[i], ref.mean[i], where, " save_mean", i, 1e-6 * data_scale + 1e-30,
+                1e-6);
+  }
+  check_stats(save_rstd, ref.rstd, where, " save_rstd", 1e-5);
+}
+
+// ---- LayerNorm, RMSNorm and the fused adds ---------------------------------------------------
+
+enum class RowOp { kLayerNorm, kRmsNorm, kAddLayerNorm, kAddRmsNorm };
+
+const char* row_op_name(RowOp op) {
+  switch (op) {
+    case RowOp::kLayerNorm: return "layer_norm_forward";
+    case RowOp::kRmsNorm: return "rms_norm_forward";
+    case RowOp::kAddLayerNorm: return "add_layer_norm_forward";
+    case RowOp::kAddRmsNorm: return "add_rms_norm_forward";
+  }
+  return "?";
+}
+
+bool is_add(RowOp op) { return op == RowOp::kAddLayerNorm || op == RowOp::kAddRmsNorm; }
+bool is_centred(RowOp op) { return op == RowOp::kLayerNorm || op == RowOp::kAddLayerNorm; }
+
+// Which outputs share memory with which inputs: out = input is in place; the fused adds allow
+// sum_out = input or residual and out = input or residual (never out = sum_out).
+enum Alias { kSeparate, kOutInput, kSumInput, kSumResidual, kOutResidual, kSumInputOutResidual,
+             kSumResidualOutInput, kAliasCount };
+
+struct RowCase {
+  RowOp op;
+  int64_t rows, cols;
+  bool weight, bias, stats;
+  int alias;
+  Data data;
+  // Non-finite values planted in row 0: none, an infinity, a NaN.
+  int plant = 0;
 };
 
-// Bits of `flags`: 1 weight, 2 bias, 4 running statistics, 8 saved statistics, 16 in place.
-BatchNormCase case_from_flags(const BatchNormShape& s, int flags) {
-  return {s,
-          (flags & 1) != 0,
-          (flags & 2) != 0,
-          (flags & 4) != 0,
-          (flags & 8) != 0,
-          (flags & 16) != 0,
-          3.0,
-          1.0};
-}
-
-std::string describe_case(const char* op, const BatchNormCase& k) {
-  char extra[160];
-  std::snprintf(extra, sizeof extra, "%s w=%d b=%d running=%d save=%d in_place=%d offset=%g",
-                k.shape.channels_last ? "channels_last" : "channels_first", k.use_weight,
-                k.use_bias, k.use_running, k.want_save, k.in_place, k.offset);
-  return describe(op, {k.shape.batch, k.shape.channels, k.shape.spatial}, extra);
-}
-
-void run_batch_norm_training(const BatchNormCase& k) {
-  const BatchNormShape& s = k.shape;
-  const int64_t c = s.channels, count = s.batch * s.spatial, n = count * c;
-  const Buffer<float> x0 = make_values(n, 5, k.offset, k.spread);
-  const Buffer<float> w = make_values(c, 6, 1.0, 0.5);
-  const Buffer<float> b = make_values(c, 7, 0.0, 0.5);
-  const Buffer<float> rm0 = make_values(c, 8, 0.0, 1.0);
-  const Buffer<float> rv0 = make_values(c, 9, 2.0, 1.0);
-  Buffer<float> x(x0, next_lead(), next_trail()), rm(rm0), rv(rv0);
-  Buffer<float> y_separate(k.in_place ? 0 : n, next_lead(), next_trail());
-  Buffer<double> save_mean(k.want_save ? c : 0), save_var(k.want_save ? c : 0);
-  float* y = k.in_place ? x.get() : y_separate.get();
-  normkit::batch_norm_forward_training(
-      x.get(), y, s, k.use_weight ? w.get() : nullptr, k.use_bias ? b.get() : nullptr, kEps,
-      kMomentum, k.use_running ? rm.get() : nullptr, k.use_running ? rv.get() : nullptr,
-      k.want_save ? save_mean.get() : nullptr, k.want_save ? save_var.get() : nullptr);
-  const std::string where = describe_case("batch_norm_forward_training", k);
-  check(x.padding_intact() && y_separate.padding_intact(), where, ": wrote outside the data");
-  if (!k.in_place) {
-    check(n == 0 || std::memcmp(x.get(), x0.get(), sizeof(float) * n) == 0, where,
-          ": input modified out of place");
+void run_rows(const RowCase& k) {
+  const int64_t rows = k.rows, cols = k.cols, n = rows * cols;
+  const bool add = is_add(k.op), centre = is_centred(k.op);
+  Buffer<float> x0 = make_data(n, 1, k.data);
+  const Buffer<float> r0 = make_residual(add ? n : 0, k.data);
+  if (k.plant != 0 && n > 1) x0[cols / 2] = k.plant == 1 ? kInf : kNaN;
+  const Buffer<float> w = make_values(cols, 2, 1.0, 0.5);
+  const Buffer<float> b = make_values(cols, 3, 0.0, 0.5);
+  Buffer<float> x(x0, next_lead(), next_trail()), r(r0, next_lead(), next_trail());
+  const bool out_on_x = k.alias == kOutInput || k.alias == kSumResidualOutInput;
+  const bool out_on_r = k.alias == kOutResidual || k.alias == kSumInputOutResidual;
+  const bool sum_on_x = k.alias == kSumInput || k.alias == kSumInputOutResidual;
+  const bool sum_on_r = k.alias == kSumResidual || k.alias == kSumResidualOutInput;
+  Buffer<float> out_separate(out_on_x || out_on_r ? 0 : n, next_lead(), next_trail());
+  Buffer<float> sum_separate(add && !sum_on_x && !sum_on_r ? n : 0, next_lead(), next_trail());
+  float* out = out_on_x ? x.get() : out_on_r ? r.get() : out_separate.get();
+  float* sum = sum_on_x ? x.get() : sum_on_r ? r.get() : sum_separate.get();
+  Buffer<float> save_mean(k.stats && centre ? rows : 0), save_rstd(k.stats ? rows : 0);
+  float* sm = k.stats && centre ? save_mean.get() : nullptr;
+  float* sr = k.stats ? save_rstd.get() : nullptr;
+  const float* wp = k.weight ? w.get() : nullptr;
+  const float* bp = k.bias ? b.get() : nullptr;
+  switch (k.op) {
+    case RowOp::kLayerNorm:
+      normkit::layer_norm_forward(x.get(), rows, cols, wp, bp, kEps, out, sm, sr);
+      break;
+    case RowOp::kRmsNorm:
+      normkit::rms_norm_forward(x.get(), rows, cols, wp, kEps, out, sr);
+      break;
+    case RowOp::kAddLayerNorm:
+      normkit::add_layer_norm_forward(x.get(), r.get(), rows, cols, wp, bp, kEps, out, sum, sm,
+                                      sr);
+      break;
+    case RowOp::kAddRmsNorm:
+      normkit::add_rms_norm_forward(x.get(), r.get(), rows, cols, wp, kEps, out, sum, sr);
+      break;
   }
-  if (count == 0 || c == 0) {
-    // An empty batch leaves the running statistics exactly as they were.
-    for (int64_t i = 0; i < c; ++i) {
-      check(rm[i] == rm0[i] && rv[i] == rv0[i], where, ": empty batch changed running stats");
-    }
-    return;
-  }
-  const BatchStats st = batch_stats_reference(x0, s);
-  const std::vector<double> want = batch_norm_apply_reference(
-      x0, s, st.mean, st.var, k.use_weight ? w.get() : nullptr, k.use_bias ? b.get() : nullptr);
-  for (int64_t i = 0; i < n; ++i) check_value(y[i], want[i], where, " y", i, 1e-4, 1e-4);
-  const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-  for (int64_t i = 0; i < c; ++i) {
-    if (k.use_running) {
-      const double m = (1 - kMomentum) * rm0[i] + kMomentum * st.mean[i];
-      const double v = (1 - kMomentum) * rv0[i] + kMomentum * st.var[i] * unbias;
-      check_value(rm[i], m, where, " running_mean", i, 1e-5, 1e-5);
-      check_value(rv[i], v, where, " running_var", i, 1e-5, 1e-5);
-    }
-    if (k.want_save) {
-      // Double results, but float-accurate is what the float output needs (and what the
-      // AVX-512 path's float partial sums give).
-      check_value(save_mean[i], st.mean[i], where, " save_mean", i, 1e-6, 1e-6);
-      check_value(save_var[i], st.var[i], where, " save_var", i, 1e-6, 1e-5);
+  // What is normalized: the input, or its float32 sum with the residual.
+  Buffer<float> s0(x0);
+  for (int64_t i = 0; add && i < n; ++i) s0[i] = x0[i] + r0[i];
+  const Reference ref = rows_reference(s0.get(), rows, cols, wp, bp, centre);
+  const std::string where = describe(
+      row_op_name(k.op), {rows, cols},
+      flags_text("w=%d b=%d stats=%d alias=%d data=%s plant=%d", k.weight, k.bias, k.stats,
+                 k.alias, data_name(k.data), k.plant));
+  check_output(out, ref.y, where);
+  if (k.data == Data::kConstant && centre) {
+    for (int64_t i = 0; i < n; ++i) {
+      check(out[i] == static_cast<float>(ref.y[i]), where, ": constant row not exactly bias");
     }
   }
-}
-
-void run_batch_norm_eval(const BatchNormCase& k) {
-  const BatchNormShape& s = k.shape;
-  const int64_t c = s.channels, n = s.batch * s.spatial * c;
-  const Buffer<float> x0 = make_values(n, 10, k.offset, k.spread);
-  const Buffer<float> w = make_values(c, 11, 1.0, 0.5);
-  const Buffer<float> b = make_values(c, 12, 0.0, 0.5);
-  const Buffer<float> rm = make_values(c, 13, k.offset, k.spread * 0.1);
-  const Buffer<float> rv = make_values(c, 14, 2.0 * k.spread * k.spread, k.spread * k.spread);
-  Buffer<float> x(x0, next_lead(), next_trail());
-  Buffer<float> y_separate(k.in_place ? 0 : n, next_lead(), next_trail());
-  float* y = k.in_place ? x.get() : y_separate.get();
-  normkit::batch_norm_forward_eval(x.get(), y, s, k.use_weight ? w.get() : nullptr,
-                                   k.use_bias ? b.get() : nullptr, rm.get(), rv.get(), kEps);
-  const std::string where = describe_case("batch_norm_forward_eval", k);
-  check(x.padding_intact() && y_separate.padding_intact(), where, ": wrote outside the data");
-  std::vector<double> mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
-  for (int64_t i = 0; i < c; ++i) {
-    mean[i] = rm[i];
-    var[i] = rv[i];
+  check(x.padding_intact() && r.padding_intact() && out_separate.padding_intact() &&
+            sum_separate.padding_intact(),
+        where, ": wrote outside the data");
+  if (add) {
+    // The sum is PyTorch's x + r in float32, bit for bit (NaN as NaN).
+    bool exact = true;
+    for (int64_t i = 0; i < n; ++i) {
+      exact = exact && (sum[i] == s0[i] || (std::isnan(sum[i]) && std::isnan(s0[i])));
+    }
+    check(exact, where, ": sum_out differs from input + residual");
   }
-  const std::vector<double> want = batch_norm_apply_reference(
-      x0, s, mean, var, k.use_weight ? w.get() : nullptr, k.use_bias ? b.get() : nullptr);
-  for (int64_t i = 0; i < n; ++i) check_value(y[i], want[i], where, " y", i, 1e-4, 1e-4);
-  if (!k.in_place) {
-    check(n == 0 || std::memcmp(x.get(), x0.get(), sizeof(float) * n) == 0, where,
-          ": input modified out of place");
+  if (!out_on_x && !sum_on_x) check(x.same_values(x0), where, ": input modified");
+  if (add && !out_on_r && !sum_on_r) check(r.same_values(r0), where, ": residual modified");
+  if (k.stats && cols > 0) {
+    check_saved(save_mean, save_rstd, ref, largest_magnitude(s0), where);
+  }
+  if (k.stats && cols == 0) {
+    for (int64_t i = 0; i < rows; ++i) check(std::isnan(save_rstd[i]), where, ": empty row rstd");
   }
 }
 
-void run_batch_norm_collect_stats(const BatchNormShape& s) {
-  const int64_t c = s.channels, n = s.batch * s.spatial * c;
-  const Buffer<float> x = make_values(n, 15, 3.0, 1.0);
-  Buffer<double> mean(c), var(c);
-  normkit::batch_norm_collect_stats(x.get(), s, mean.get(), var.get());
-  const BatchStats st = batch_stats_reference(x, s);
-  BatchNormCase k{s, false, false, false, false, false, 3.0, 1.0};
-  const std::string where = describe_case("batch_norm_collect_stats", k);
-  for (int64_t i = 0; i < c; ++i) {
-    check_value(mean[i], st.mean[i], where, " mean", i, 1e-6, 1e-6);
-    check_value(var[i], st.var[i], where, " var", i, 1e-6, 1e-5);
-  }
-}
-
-// Infinity in channel 0 makes all of channel 0 NaN and leaves the other channels alone.
-void run_batch_norm_non_finite(BatchNormShape s) {
-  const int64_t c = s.channels, n = s.batch * s.spatial * c;
-  Buffer<float> x = make_values(n, 16, 0.0, 1.0);
-  const Buffer<float> x0(x);
-  x[bn_index(s, s.batch - 1, 0, s.spatial - 1)] = std::numeric_limits<float>::infinity();
-  Buffer<float> y(n);
-  normkit::batch_norm_forward_training(x.get(), y.get(), s, nullptr, nullptr, kEps, kMomentum,
-                                       nullptr, nullptr, nullptr, nullptr);
-  BatchNormCase k{s, false, false, false, false, false, 0.0, 1.0};
-  const std::string where = describe_case("batch_norm_forward_training inf in channel 0", k);
-  const BatchStats st = batch_stats_reference(x0, s);
-  const std::vector<double> want =
-      batch_norm_apply_reference(x0, s, st.mean, st.var, nullptr, nullptr);
-  for (int64_t b = 0; b < s.batch; ++b) {
-    for (int64_t p = 0; p < s.spatial; ++p) {
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const int64_t i = bn_index(s, b, ch, p);
-        if (ch == 0) {
-          check(std::isnan(y[i]), where, ": channel 0 not all NaN");
-        } else {
-          check_value(y[i], want[i], where, " y", i, 1e-4, 1e-4);
+void test_rows() {
+  const RowOp ops[] = {RowOp::kLayerNorm, RowOp::kRmsNorm, RowOp::kAddLayerNorm,
+                       RowOp::kAddRmsNorm};
+  for (RowOp op : ops) {
+    const int aliases = is_add(op) ? kAliasCount : 2;
+    for (int64_t rows : kSizes) {
+      for (int64_t cols : kSizes) {
+        if (rows * cols > kMaxValues) continue;
+        const bool small = rows * cols <= kAllOptionsValues;
+        for (int flags = 0; flags < 8; ++flags) {
+          for (int alias = 0; alias < aliases; ++alias) {
+            if (!small && flags != 0 && flags != 7) continue;
+            if (!small && alias > 1 && alias != kSumInputOutResidual) continue;
+            run_rows({op, rows, cols, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, alias,
+                      Data::kPlain});
+          }
+        }
+        for (Data d : kHardData) run_rows({op, rows, cols, true, true, true, 0, d});
+        if (rows > 1 && cols > 1) {
+          run_rows({op, rows, cols, true, true, true, 0, Data::kPlain, 1});
+          run_rows({op, rows, cols, false, false, false, 0, Data::kPlain, 2});
         }
       }
     }
   }
+  // RMSNorm of rows of zeros: 0 / sqrt(0 + eps) = 0.
+  for (int64_t cols : {int64_t{1}, int64_t{16}, int64_t{4097}}) {
+    Buffer<float> x(3 * cols), y(3 * cols), rstd(3);
+    std::fill(x.get(), x.get() + 3 * cols, 0.0f);
+    normkit::rms_norm_forward(x.get(), 3, cols, nullptr, kEps, y.get(), rstd.get());
+    const std::string where = describe("rms_norm_forward", {3, cols}, "zero rows");
+    for (int64_t i = 0; i < 3 * cols; ++i) check(y[i] == 0.0f, where, ": not 0");
+    for (int64_t i = 0; i < 3; ++i) {
+      check_value(rstd[i], 1.0 / std::sqrt(kEps), where, " rstd", i, 0, 1e-6);
+    }
+  }
 }
 
-void test_batch_norm() {
+// ---- BatchNorm, GroupNorm, InstanceNorm ------------------------------------------------------
+
+enum class ChannelOp { kBatchNorm, kGroupNorm, kInstanceNorm };
+
+struct ChannelCase {
+  ChannelOp op;
+  Shape shape;
+  int64_t groups;  // GroupNorm
+  bool training;   // BatchNorm: training; InstanceNorm: use_input_stats
+  bool weight, bias, running, stats, in_place;
+  Data data;
+  // A non-finite value planted in statistic 0's data: none, an infinity, a NaN.
+  int plant = 0;
+};
+
+const char* channel_op_name(ChannelOp op) {
+  switch (op) {
+    case ChannelOp::kBatchNorm: return "batch_norm_forward";
+    case ChannelOp::kGroupNorm: return "group_norm_forward";
+    case ChannelOp::kInstanceNorm: return "instance_norm_forward";
+  }
+  return "?";
+}
+
+void run_channels(const ChannelCase& k) {
+  const Shape& s = k.shape;
+  const int64_t c = s.channels, n = s.numel(), count = s.batch * s.spatial;
+  Buffer<float> x0 = make_data(n, 5, k.data);
+  if (k.plant != 0 && n > 1) x0[s.at(0, 0, s.spatial - 1)] = k.plant == 1 ? kInf : kNaN;
+  const Buffer<float> w = make_values(c, 6, 1.0, 0.5);
+  const Buffer<float> b = make_values(c, 7, 0.0, 0.5);
+  // Running statistics near the data, so eval outputs are of a sensible size.
+  const double scale = largest_magnitude(x0) > 0 ? largest_magnitude(x0) : 1.0;
+  const bool constant = k.data == Data::kConstant;
+  const Buffer<float> rm0 = make_values(c, 8, constant ? 5.0 : 0.0, constant ? 0.0 : scale * 0.1);
+  const Buffer<float> rv0 =
+      make_values(c, 9, 2.0 * scale * scale * 1e-2, scale * scale * 1e-2);
+  Buffer<float> x(x0, next_lead(), next_trail()), rm(rm0), rv(rv0);
+  Buffer<float> y_separate(k.in_place ? 0 : n, next_lead(), next_trail());
+  float* y = k.in_place ? x.get() : y_separate.get();
+  int64_t keys = c;  // statistics saved
+  if (k.op == ChannelOp::kGroupNorm) keys = s.batch * k.groups;
+  if (k.op == ChannelOp::kInstanceNorm) keys = s.batch * c;
+  Buffer<float> save_mean(k.stats ? keys : 0), save_rstd(k.stats ? keys : 0);
+  const float* wp = k.weight ? w.get() : nullptr;
+  const float* bp = k.bias ? b.get() : nullptr;
+  float* rmp = k.running ? rm.get() : nullptr;
+  float* rvp = k.running ? rv.get() : nullptr;
+  float* sm = k.stats ? save_mean.get() : nullptr;
+  float* sr = k.stats ? save_rstd.get() : nullptr;
+  switch (k.op) {
+    case ChannelOp::kBatchNorm:
+      normkit::batch_norm_forward(x.get(), s.batch, c, s.spatial, s.channels_last, wp, bp, rmp,
+                                  rvp, k.training, kMomentum, kEps, y, sm, sr);
+      break;
+    case ChannelOp::kGroupNorm:
+      normkit::group_norm_forward(x.get(), s.batch, c, s.spatial, k.groups, s.channels_last, wp,
+                                  bp, kEps, y, sm, sr);
+      break;
+    case ChannelOp::kInstanceNorm:
+      normkit::instance_norm_forward(x.get(), s.batch, c, s.spatial, s.channels_last, wp, bp, rmp,
+                                     rvp, k.training, kMomentum, kEps, y, sm, sr);
+      break;
+  }
+  const std::string where = describe(
+      channel_op_name(k.op), {s.batch, c, s.spatial},
+      flags_text("%s groups=%lld train=%d w=%d b=%d running=%d stats=%d in_place=%d data=%s "
+                 "plant=%d",
+                 s.text().c_str(), static_cast<long long>(k.groups), k.training, k.weight, k.bias,
+                 k.running, k.stats, k.in_place, data_name(k.data), k.plant));
+  check(x.padding_intact() && y_separate.padding_intact(), where, ": wrote outside the data");
+  if (!k.in_place) check(x.same_values(x0), where, ": input modified out of place");
+
+  const bool batch_stats = k.op == ChannelOp::kGroupNorm || k.training;
+  if (!batch_stats) {
+    // Eval: the running statistics normalize every sample and are what is saved.
+    check_output(y, channel_stats_reference(x0, s, rm0.get(), rv0.get(), wp, bp), where);
+    check(rm.same_values(rm0) && rv.same_values(rv0), where, ": eval changed running stats");
+    for (int64_t i = 0; i < save_mean.size(); ++i) {
+      check(save_mean[i] == rm0[i % c], where, ": eval save_mean");
+      check_value(save_rstd[i], 1.0 / std::sqrt(static_cast<double>(rv0[i % c]) + kEps), where,
+                  " eval save_rstd", i, 0, 1e-6);
+    }
+    return;
+  }
+  Reference ref;
+  if (k.op == ChannelOp::kBatchNorm) {
+    ref = grouped_reference(x0, s, c, [](int64_t, int64_t ch) { return ch; }, wp, bp);
+  } else if (k.op == ChannelOp::kGroupNorm) {
+    const int64_t g = k.groups, d = c / g;
+    ref = grouped_reference(x0, s, s.batch * g, [g, d](int64_t nn, int64_t ch) {
+      return nn * g + ch / d;
+    }, wp, bp);
+  } else {
+    ref = grouped_reference(x0, s, s.batch * c, [c](int64_t nn, int64_t ch) {
+      return nn * c + ch;
+    }, wp, bp);
+  }
+  check_output(y, ref.y, where);
+  if (constant) {
+    for (int64_t i = 0; i < n; ++i) {
+      check(y[i] == static_cast<float>(ref.y[i]), where, ": constant group not exactly bias");
+    }
+  }
+  if (k.stats) check_saved(save_mean, save_rstd, ref, scale, where);
+  if (k.op == ChannelOp::kGroupNorm) return;
+  // Running statistics: BatchNorm's from the channel's batch statistics; InstanceNorm's from the
+  // average over samples of the per-instance ones, as PyTorch's repeat-then-average gives.
+  const int64_t per_instance = k.op == ChannelOp::kInstanceNorm ? s.spatial : count;
+  const int64_t samples = k.op == ChannelOp::kInstanceNorm ? s.batch : 1;
+  if (count == 0 || c == 0) {
+    check(rm.same_values(rm0) && rv.same_values(rv0), where, ": empty batch changed running stats");
+    return;
+  }
+  const double unbias = static_cast<double>(per_instance) / static_cast<double>(per_instance - 1);
+  for (int64_t ch = 0; ch < c && k.running; ++ch) {
+    double m = 0, v = 0;
+    for (int64_t i = 0; i < samples; ++i) {
+      m += ref.mean[i * c + ch];
+      v += ref.var[i * c + ch];
+    }
+    m = (1 - kMomentum) * rm0[ch] + kMomentum * m / samples;
+    v = (1 - kMomentum) * rv0[ch] + kMomentum * v / samples * unbias;
+    check_value(rm[ch], m, where, " running_mean", ch, 1e-6 * scale + 1e-30, 1e-5);
+    check_value(rv[ch], v, where, " running_var", ch, 1e-30, 1e-5);
+  }
+}
+
+// Channel counts and their groups for GroupNorm: one group, a group per channel, and between.
+struct Grouping {
+  int64_t channels, groups;
+};
+const Grouping kGroupings[] = {{0, 1}, {0, 3}, {1, 1}, {2, 1}, {2, 2}, {6, 1}, {6, 2},
+                               {6, 3}, {6, 6}, {12, 4}, {33, 11}, {64, 32}, {64, 1}};
+
+void test_channels() {
   for (int64_t batch : kSizes) {
     for (int64_t channels : kSizes) {
       for (int64_t spatial : kSizes) {
         if (batch * channels * spatial > kMaxValues) continue;
+        const bool small = batch * channels * spatial <= kAllOptionsValues;
         for (bool channels_last : {false, true}) {
-          const BatchNormShape s{batch, channels, spatial, channels_last};
-          run_batch_norm_collect_stats(s);
+          const Shape s{batch, channels, spatial, channels_last};
           // Every combination of options on small tensors; on large ones (the threaded paths)
-          // none, all, and the two that change the code path (in place, running stats).
-          const bool small = batch * channels * spatial <= kAllOptionsValues;
+          // none, all, and in place. Bits: 1 weight, 2 bias, 4 running, 8 saved, 16 in place.
           for (int flags = 0; flags < 32; ++flags) {
-            if (!small && flags != 0 && flags != 31 && flags != 16 && flags != 4) continue;
-            const BatchNormCase k = case_from_flags(s, flags);
-            // Training needs more than one value per channel (the caller checks).
-            if (batch * spatial != 1) run_batch_norm_training(k);
-            if (!k.use_running && !k.want_save) run_batch_norm_eval(k);
+            if (!small && flags != 0 && flags != 31 && flags != 16) continue;
+            const bool w = flags & 1, b = flags & 2, run = flags & 4, st = flags & 8,
+                       ip = flags & 16;
+            // Training needs more than one value per channel; InstanceNorm's input statistics
+            // more than one per plane (the caller checks).
+            if (batch * spatial != 1) {
+              run_channels({ChannelOp::kBatchNorm, s, 0, true, w, b, run, st, ip, Data::kPlain});
+            }
+            if (spatial != 1) {
+              run_channels({ChannelOp::kInstanceNorm, s, 0, true, w, b, run, st, ip, Data::kPlain});
+            }
+            // Eval requires the running statistics.
+            run_channels({ChannelOp::kBatchNorm, s, 0, false, w, b, true, st, ip, Data::kPlain});
+            run_channels({ChannelOp::kInstanceNorm, s, 0, false, w, b, true, st, ip, Data::kPlain});
           }
-          BatchNormCase hard{s, true, true, true, true, false, 1e4, 1e-2};
-          if (batch * spatial != 1) run_batch_norm_training(hard);
-          run_batch_norm_eval(hard);
-          if (batch * spatial > 1 && channels > 1) run_batch_norm_non_finite(s);
+          for (Data d : kHardData) {
+            if (batch * spatial != 1) {
+              run_channels({ChannelOp::kBatchNorm, s, 0, true, true, true, true, true, false, d});
+            }
+            if (spatial != 1) {
+              run_channels({ChannelOp::kInstanceNorm, s, 0, true, true, true, true, true, false, d});
+            }
+            run_channels({ChannelOp::kBatchNorm, s, 0, false, true, true, true, true, false, d});
+          }
+          if (batch * spatial > 1 && channels > 1) {
+            for (int plant : {1, 2}) {
+              run_channels({ChannelOp::kBatchNorm, s, 0, true, false, false, false, false, false,
+                            Data::kPlain, plant});
+              if (spatial > 1) {
+                run_channels({ChannelOp::kInstanceNorm, s, 0, true, false, false, false, false,
+                              false, Data::kPlain, plant});
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const int64_t gn_batches[] = {0, 1, 2, 3, 7};
+  const int64_t gn_spatials[] = {0, 1, 2, 3, 17, 33, 200};
+  for (int64_t batch : gn_batches) {
+    for (const Grouping& g : kGroupings) {
+      for (int64_t spatial : gn_spatials) {
+        if (batch * g.channels * spatial > kMaxValues) continue;
+        for (bool channels_last : {false, true}) {
+          const Shape s{batch, g.channels, spatial, channels_last};
+          for (int flags = 0; flags < 16; ++flags) {
+            run_channels({ChannelOp::kGroupNorm, s, g.groups, true, (flags & 1) != 0,
+                          (flags & 2) != 0, false, (flags & 4) != 0, (flags & 8) != 0,
+                          Data::kPlain});
+          }
+          for (Data d : kHardData) {
+            run_channels({ChannelOp::kGroupNorm, s, g.groups, true, true, true, false, true, false,
+                          d});
+          }
+          if (batch * spatial > 1 && g.channels > 1) {
+            for (int plant : {1, 2}) {
+              run_channels({ChannelOp::kGroupNorm, s, g.groups, true, true, true, false, true,
+                            false, Data::kPlain, plant});
+            }
+          }
         }
       }
     }
@@ -477,21 +722,37 @@ int64_t streaming_values() {
 // branch on the rest.
 void test_large() {
   static const int64_t n = streaming_values();
-  const int64_t layer_norm_shapes[][2] = {{n / 4097 + 1, 4097}, {n / 513 + 1, 513}};
-  for (const auto& shape : layer_norm_shapes) {
-    for (int flags : {0, 15}) {
-      run_layer_norm(shape[0], shape[1], flags & 1, flags & 2, flags & 4, flags & 8, 3.0, 1.0);
+  const RowOp ops[] = {RowOp::kLayerNorm, RowOp::kRmsNorm, RowOp::kAddLayerNorm,
+                       RowOp::kAddRmsNorm};
+  const int64_t row_shapes[][2] = {{n / 4097 + 1, 4097}, {n / 513 + 1, 513}};
+  for (RowOp op : ops) {
+    for (const auto& shape : row_shapes) {
+      run_rows({op, shape[0], shape[1], false, false, false, 0, Data::kPlain});
+      run_rows({op, shape[0], shape[1], true, true, true, is_add(op) ? kSumInputOutResidual : 1,
+                Data::kPlain});
     }
   }
-  const int64_t batch_norm_shapes[][3] = {
+  const int64_t channel_shapes[][3] = {
       {n / (17 * 33) + 1, 17, 33}, {2, 4097, n / (2 * 4097) + 1}, {1, 3, n / 3 + 7}};
-  for (const auto& shape : batch_norm_shapes) {
+  for (const auto& sh : channel_shapes) {
     for (bool channels_last : {false, true}) {
-      const BatchNormShape s{shape[0], shape[1], shape[2], channels_last};
-      run_batch_norm_training(case_from_flags(s, 7));   // weight, bias, running statistics
-      run_batch_norm_training(case_from_flags(s, 16));  // in place
-      run_batch_norm_eval(case_from_flags(s, 3));
+      const Shape s{sh[0], sh[1], sh[2], channels_last};
+      for (bool in_place : {false, true}) {
+        run_channels({ChannelOp::kBatchNorm, s, 0, true, true, true, true, true, in_place,
+                      Data::kPlain});
+        run_channels({ChannelOp::kBatchNorm, s, 0, false, true, true, true, false, in_place,
+                      Data::kPlain});
+        run_channels({ChannelOp::kInstanceNorm, s, 0, true, true, true, true, true, in_place,
+                      Data::kPlain});
+        run_channels({ChannelOp::kGroupNorm, s, 1, true, true, true, false, true, in_place,
+                      Data::kPlain});
+      }
     }
+  }
+  // GroupNorm with several groups per sample, large.
+  for (bool channels_last : {false, true}) {
+    run_channels({ChannelOp::kGroupNorm, Shape{4, 64, n / 256 + 3, channels_last}, 32, true,
+                  true, true, false, true, false, Data::kPlain});
   }
 }
 
@@ -535,8 +796,8 @@ int main(int argc, char** argv) {
   for (int threads : thread_counts) {
     normkit::set_num_threads(threads);
     const int64_t before = g_checks;
-    test_layer_norm();
-    test_batch_norm();
+    test_rows();
+    test_channels();
     test_large();
     test_scale_copy();
     std::printf("  threads=%d: %lld checks\n", normkit::get_num_threads(),

@@ -1,16 +1,7 @@
 // Plain TypeScript BatchNorm: per-channel mean and biased variance in float64 (two passes),
 // running statistics updated in float64 with the unbiased variance, as PyTorch.
 
-function index(
-  n: number,
-  c: number,
-  s: number,
-  channels: number,
-  spatial: number,
-  channelsLast: boolean,
-): number {
-  return channelsLast ? (n * spatial + s) * channels + c : (n * channels + c) * spatial + s;
-}
+import { index } from './layout';
 
 export function batchNormForward(
   input: Float32Array,
@@ -26,6 +17,8 @@ export function batchNormForward(
   momentum: number,
   eps: number,
   out: Float32Array,
+  saveMean: Float32Array | null,
+  saveRstd: Float32Array | null,
 ): void {
   const count = batch * spatial;
   if (count === 0 || channels === 0) return;
@@ -55,6 +48,8 @@ export function batchNormForward(
   }
   for (let c = 0; c < channels; c++) {
     const rstd = 1 / Math.sqrt(variance[c] + eps);
+    if (saveMean) saveMean[c] = mean[c];
+    if (saveRstd) saveRstd[c] = rstd;
     const w = weight ? weight[c] : 1;
     const b = bias ? bias[c] : 0;
     for (let n = 0; n < batch; n++) {

@@ -4,8 +4,10 @@
 
 namespace normkit::binding {
 
-Napi::Value LayerNormForward(const Napi::CallbackInfo& info);
-Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
+// Every op of the generated table (ops.gen.h), each under its kernel's name.
+void RegisterOps(Napi::Env env, Napi::Object exports);
+
+// Runtime functions (runtime.cc).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value HardwareThreads(const Napi::CallbackInfo& info);

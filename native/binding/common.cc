@@ -1,5 +1,6 @@
 #include "binding/common.h"
 
+#include <cstdio>
 #include <string>
 
 namespace normkit::binding {
@@ -7,20 +8,57 @@ namespace normkit::binding {
 namespace {
 constexpr double kMaxSafeInteger = 9007199254740992.0;
 
-[[noreturn]] void type_error(const Napi::Env& env, const std::string& msg) {
-  throw Napi::TypeError::New(env, msg);
-}
-[[noreturn]] void range_error(const Napi::Env& env, const std::string& msg) {
-  throw Napi::RangeError::New(env, msg);
-}
 Napi::Value arg(const Napi::CallbackInfo& info, size_t index) {
   return index < info.Length() ? info[index] : info.Env().Undefined();
 }
-bool overlaps(const FloatSpan& a, const FloatSpan& b) {
-  if (a.length == 0 || b.length == 0) return false;
-  return a.data < b.data + b.length && b.data < a.data + a.length;
+
+std::string number_text(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+const char* typed_array_name(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    default: return "a typed array";
+  }
 }
 }  // namespace
+
+void type_error(const Napi::Env& env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+void range_error(const Napi::Env& env, const std::string& msg) {
+  throw Napi::RangeError::New(env, msg);
+}
+
+std::string describe(const Napi::Value& v) {
+  switch (v.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return v.As<Napi::Boolean>().Value() ? "true" : "false";
+    case napi_number: return number_text(v.As<Napi::Number>().DoubleValue());
+    case napi_string: return "a string";
+    case napi_bigint: return "a bigint";
+    case napi_function: return "a function";
+    case napi_symbol: return "a symbol";
+    default: break;
+  }
+  if (v.IsTypedArray()) {
+    const Napi::TypedArray t = v.As<Napi::TypedArray>();
+    return std::string(typed_array_name(t.TypedArrayType())) + "(" +
+           std::to_string(t.ElementLength()) + ")";
+  }
+  if (v.IsArray()) return "an array";
+  return "an object";
+}
 
 FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const char* name) {
   // One napi_get_typedarray_info call answers type, length and data: small calls are dominated
@@ -34,30 +72,34 @@ FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const ch
   if (napi_get_typedarray_info(info.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != napi_float32_array) {
     type_error(info.Env(),
-               std::string("Expected a Float32Array for ") + name + ", but received another value");
+               std::string("Expected a Float32Array for ") + name + ", but received " + describe(v));
   }
   // data already points at the view's first element (N-API adds byteOffset).
-  return {static_cast<float*>(data), static_cast<int64_t>(length)};
+  return {static_cast<float*>(data), static_cast<int64_t>(length), true};
 }
 
 FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* name,
                       int64_t length, bool optional) {
   const Napi::Value v = arg(info, index);
-  if (optional && (v.IsNull() || v.IsUndefined())) return {};
+  if (v.IsNull() || v.IsUndefined()) {
+    if (optional) return {};
+    type_error(info.Env(),
+               std::string("Expected a Float32Array for ") + name + ", but received " + describe(v));
+  }
   FloatSpan s = float_array_any(info, index, name);
   if (s.length != length) {
-    range_error(info.Env(), std::string("Expected a Float32Array of length ") +
-                                std::to_string(length) + " for " + name + ", but received length " +
-                                std::to_string(s.length));
+    range_error(info.Env(), std::string("Expected a Float32Array of ") + std::to_string(length) +
+                                " elements for " + name + ", but received Float32Array(" +
+                                std::to_string(s.length) + ")");
   }
   return s;
 }
 
 double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   double d = 0;
-  if (napi_get_value_double(info.Env(), arg(info, index), &d) != napi_ok) {
-    type_error(info.Env(),
-               std::string("Expected a number for ") + name + ", but received another value");
+  const Napi::Value v = arg(info, index);
+  if (napi_get_value_double(info.Env(), v, &d) != napi_ok) {
+    type_error(info.Env(), std::string("Expected a number for ") + name + ", but received " + describe(v));
   }
   return d;
 }
@@ -65,17 +107,17 @@ double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name
 int64_t size_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   const double d = number_arg(info, index, name);
   if (!(d >= 0 && d <= kMaxSafeInteger) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    range_error(info.Env(), std::string("Expected a non-negative integer for ") + name +
-                                ", but received " + std::to_string(d));
+    range_error(info.Env(), std::string("Expected a non-negative integer size for ") + name +
+                                ", but received " + number_text(d));
   }
   return static_cast<int64_t>(d);
 }
 
 bool bool_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   bool b = false;
-  if (napi_get_value_bool(info.Env(), arg(info, index), &b) != napi_ok) {
-    type_error(info.Env(),
-               std::string("Expected a boolean for ") + name + ", but received another value");
+  const Napi::Value v = arg(info, index);
+  if (napi_get_value_bool(info.Env(), v, &b) != napi_ok) {
+    type_error(info.Env(), std::string("Expected a boolean for ") + name + ", but received " + describe(v));
   }
   return b;
 }
@@ -83,26 +125,9 @@ bool bool_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
 int64_t checked_product(const Napi::Env& env, int64_t a, int64_t b) {
   int64_t r = 0;
   if (__builtin_mul_overflow(a, b, &r))
-    range_error(
-        env,
-        "Expected sizes whose product does not overflow 64 bits for the tensor, but received " +
-            std::to_string(a) + " x " + std::to_string(b));
+    range_error(env, "Expected sizes whose product fits in 64 bits for input.shape, but received " +
+                         std::to_string(a) + " x " + std::to_string(b));
   return r;
-}
-
-void check_out_aliasing(const Napi::Env& env, const FloatSpan& out, const FloatSpan& input,
-                        std::initializer_list<FloatSpan> params) {
-  if (out.data != input.data && overlaps(out, input)) {
-    range_error(env,
-                "Expected the input itself or memory apart from it for out, but received an "
-                "overlapping view");
-  }
-  for (const FloatSpan& p : params) {
-    if (overlaps(out, p))
-      range_error(
-          env,
-          "Expected memory apart from the parameters for out, but received an overlapping view");
-  }
 }
 
 }  // namespace normkit::binding

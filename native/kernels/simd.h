@@ -17,9 +17,15 @@
 #define NORMKIT_HAVE_AVX512 1
 #define NORMKIT_TARGET_AVX512 \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi2")))
+// An AVX-512 entry point: a non-inline function that instantiates a tier-generic driver (see
+// kernels/tiers.h) with the Avx512 tier. `flatten` inlines the whole driver and the tier's
+// primitives into it, so the primitives, which carry the target attribute, need not be
+// always_inline (GCC refuses to inline a target function into a generic always_inline one).
+#define NORMKIT_AVX512_ENTRY NORMKIT_TARGET_AVX512 __attribute__((flatten))
 #else
 #define NORMKIT_HAVE_AVX512 0
 #define NORMKIT_TARGET_AVX512
+#define NORMKIT_AVX512_ENTRY
 #endif
 
 // `NORMKIT_IF_AVX512(f(...)) g(...);` calls the AVX-512 f where it runs, else the portable g.

@@ -1,0 +1,131 @@
+import { activeKernels } from './native';
+import type { NormDescription } from './op';
+import { groupNormOp } from './ops/group-norm';
+import { allocParam, copyState, readStateDict, writeStateDict } from './state-dict';
+import type { Tensor } from './tensor';
+import { compileOp, describeOp } from './compile';
+import {
+  checkBoolean,
+  checkEps,
+  checkLayout,
+  checkPositiveInteger,
+  invalid,
+  type Layout,
+  readOptions,
+} from './validate';
+
+const run = compileOp(groupNormOp);
+
+/** Options of {@link groupNorm}. */
+export interface GroupNormOptions {
+  /** Per-channel scale (C values); omitted means 1. */
+  weight?: Float32Array | null;
+  /** Per-channel shift (C values); omitted means 0. */
+  bias?: Float32Array | null;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+  /** How `data` is stored: `(N, C, ...spatial)` (default) or `(N, ...spatial, C)`. `shape` is always `(N, C, ...spatial)`. */
+  layout?: Layout;
+  /** Where to write the result; may be `input.data` (in place). */
+  out?: Float32Array;
+}
+
+/**
+ * Group normalization, as `torch.nn.functional.group_norm`: the C channels of `input` (logical
+ * shape `(N, C, ...spatial)`, rank 2 or more) are split into `numGroups` groups of consecutive
+ * channels, each sample's group is normalized by its own mean and biased variance, then each
+ * channel is scaled and shifted by `weight[c]` and `bias[c]`. `C` must be a multiple of
+ * `numGroups`.
+ *
+ * @example
+ * const x = { data: new Float32Array(2 * 4 * 3).map((_, i) => i % 7), shape: [2, 4, 3] };
+ * const y = groupNorm(x, 2); // 2 groups of 2 channels per sample
+ */
+export function groupNorm(input: Tensor, numGroups: number, options?: GroupNormOptions): Tensor {
+  return run(activeKernels, input, numGroups, options) as Tensor;
+}
+
+/**
+ * What GroupNorm computes for a logical `(N, C, ...spatial)` shape, without computing it.
+ *
+ * @example
+ * describeGroupNorm([2, 6, 4, 4], 3); // { statistics: 6, valuesPerStatistic: 32, paramShape: [6] }
+ */
+export function describeGroupNorm(shape: readonly number[], numGroups: number): NormDescription {
+  return describeOp(groupNormOp, [shape, numGroups]);
+}
+
+/** Constructor options of {@link GroupNorm}. */
+export interface GroupNormModuleOptions {
+  eps?: number;
+  /** Learnable per-channel weight (ones) and bias (zeros). Default true. */
+  affine?: boolean;
+  layout?: Layout;
+}
+
+/** The parameters of a {@link GroupNorm}, with PyTorch's `state_dict` keys. */
+export interface GroupNormStateDict {
+  weight?: Float32Array;
+  bias?: Float32Array;
+}
+
+/**
+ * `torch.nn.GroupNorm`: `numGroups` groups over `numChannels` channels, with per-channel
+ * `weight` (ones) and `bias` (zeros) when `affine`.
+ *
+ * @example
+ * const gn = new GroupNorm(2, 4);
+ * const y = gn.forward({ data: new Float32Array(2 * 4 * 3).map(Math.random), shape: [2, 4, 3] });
+ */
+export class GroupNorm {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly affine: boolean;
+  readonly layout: Layout;
+  readonly weight: Float32Array | null;
+  readonly bias: Float32Array | null;
+
+  constructor(numGroups: number, numChannels: number, options?: GroupNormModuleOptions) {
+    this.numGroups = checkPositiveInteger('numGroups', numGroups);
+    this.numChannels = checkPositiveInteger('numChannels', numChannels);
+    if (numChannels % numGroups !== 0) {
+      throw invalid('range', 'numChannels', `a multiple of numGroups (${numGroups})`, numChannels);
+    }
+    const o = readOptions('options', options, ['eps', 'affine', 'layout']);
+    this.eps = checkEps('eps', o.eps);
+    this.affine = checkBoolean('affine', o.affine, true);
+    this.layout = checkLayout(o.layout);
+    this.weight = this.affine ? allocParam('numChannels', numChannels, 1) : null;
+    this.bias = this.affine ? allocParam('numChannels', numChannels, 0) : null;
+  }
+
+  /** Normalizes `input` (logical shape `(N, numChannels, ...spatial)`); `out` as in {@link groupNorm}. */
+  forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
+    const o = readOptions('options', options, ['out']);
+    return groupNorm(input, this.numGroups, {
+      weight: this.weight,
+      bias: this.bias,
+      eps: this.eps,
+      layout: this.layout,
+      out: o.out as Float32Array | undefined,
+    });
+  }
+
+  /** Copies of the parameters under PyTorch's keys. */
+  stateDict(): GroupNormStateDict {
+    return copyState(this.targets());
+  }
+
+  /** Copies parameters in; strict as PyTorch's loading. */
+  loadStateDict(dict: GroupNormStateDict): void {
+    writeStateDict(readStateDict('dict', dict, this.targets()), this.targets());
+  }
+
+  private targets() {
+    return [
+      ['weight', this.weight],
+      ['bias', this.bias],
+    ] as const;
+  }
+}

@@ -1,0 +1,148 @@
+import { activeKernels } from './native';
+import type { NormDescription } from './op';
+import { instanceNormOp } from './ops/instance-norm';
+import {
+  RunningStatsModule,
+  type RunningStatsModuleOptions,
+  type RunningStatsStateDict,
+} from './running-stats';
+import type { Tensor } from './tensor';
+import { compileOp, describeOp } from './compile';
+import { invalid, type Layout, readOptions } from './validate';
+
+const run = compileOp(instanceNormOp);
+
+/** Options of {@link instanceNorm}. */
+export interface InstanceNormOptions {
+  /** Per-channel running mean (C values): read without `useInputStats`, else updated in place. */
+  runningMean?: Float32Array | null;
+  /** Per-channel running variance (C values): read without `useInputStats`, else updated in place (unbiased). */
+  runningVar?: Float32Array | null;
+  /** Per-channel scale; omitted means 1. */
+  weight?: Float32Array | null;
+  /** Per-channel shift; omitted means 0. */
+  bias?: Float32Array | null;
+  /** Each instance's own statistics (true, the default) or the running ones (false). */
+  useInputStats?: boolean;
+  /** `running = (1 - momentum) * running + momentum * batchMeanOfInstances`. Default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+  /** How `data` is stored: `(N, C, ...spatial)` (default) or `(N, ...spatial, C)`. */
+  layout?: Layout;
+  /** Where to write the result; may be `input.data` (in place). */
+  out?: Float32Array;
+}
+
+/**
+ * Instance normalization, as `torch.nn.functional.instance_norm`: each sample's channel is
+ * normalized over its spatial axes (logical shape `(N, C, ...spatial)`). With running statistics
+ * and `useInputStats`, each is updated with the batch mean of the per-instance statistics
+ * (unbiased variance), as PyTorch does; with `useInputStats: false` they normalize instead.
+ *
+ * @example
+ * const x = { data: new Float32Array(2 * 3 * 4).map((_, i) => (i * 7) % 5), shape: [2, 3, 4] };
+ * const y = instanceNorm(x); // every (sample, channel) row of 4 values: mean 0, variance ~1
+ */
+export function instanceNorm(input: Tensor, options?: InstanceNormOptions): Tensor {
+  return run(activeKernels, input, options) as Tensor;
+}
+
+/**
+ * What InstanceNorm computes for a logical `(N, C, ...spatial)` shape, without computing it.
+ *
+ * @example
+ * describeInstanceNorm([2, 3, 4, 4]); // { statistics: 6, valuesPerStatistic: 16, paramShape: [3] }
+ */
+export function describeInstanceNorm(shape: readonly number[]): NormDescription {
+  return describeOp(instanceNormOp, [shape]);
+}
+
+/** Constructor options of the InstanceNorm classes. */
+export interface InstanceNormModuleOptions extends RunningStatsModuleOptions {
+  /** Running-statistics factor (null is 0, as PyTorch). Default 0.1. */
+  momentum?: number | null;
+  /** Learnable weight (ones) and bias (zeros). Default false. */
+  affine?: boolean;
+  /** Keep running statistics and use them in eval. Default false. */
+  trackRunningStats?: boolean;
+}
+
+/** An InstanceNorm module's state under PyTorch's `state_dict` keys. */
+export type InstanceNormStateDict = RunningStatsStateDict;
+
+/** Shared logic of InstanceNorm1d, InstanceNorm2d and InstanceNorm3d (`torch.nn.modules.instancenorm._InstanceNorm`). */
+export abstract class InstanceNormBase extends RunningStatsModule {
+  constructor(numFeatures: number, options?: InstanceNormModuleOptions) {
+    super(numFeatures, options, { affine: false, trackRunningStats: false });
+  }
+
+  /** The rank of a batched input; one less is an unbatched input (a batch of one). */
+  protected abstract readonly rank: number;
+
+  /**
+   * Normalizes `input`: batched `(N, C, ...spatial)` or unbatched `(C, ...spatial)`. In training
+   * mode with `trackRunningStats` the running statistics are updated. A call that throws changes
+   * nothing.
+   */
+  forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
+    const o = readOptions('options', options, ['out']);
+    const x = this.readInput(input, [this.rank - 1, this.rank]);
+    const unbatched = x.shape.length === this.rank - 1;
+    const channels = x.shape[unbatched ? 0 : 1];
+    // PyTorch requires the channel count where something depends on it (it only warns otherwise).
+    if (channels !== this.numFeatures && (this.affine || this.trackRunningStats)) {
+      throw invalid(
+        'range',
+        unbatched ? 'input.shape[0]' : 'input.shape[1]',
+        `${this.numFeatures} channels (numFeatures)`,
+        channels,
+      );
+    }
+    const result = instanceNorm(unbatched ? { data: x.data, shape: [1, ...x.shape] } : x, {
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      weight: this.weight,
+      bias: this.bias,
+      useInputStats: this.training || !this.trackRunningStats,
+      momentum: this.momentum ?? 0,
+      eps: this.eps,
+      layout: this.layout,
+      out: o.out as Float32Array | undefined,
+    });
+    return unbatched ? { data: result.data, shape: x.shape } : result;
+  }
+}
+
+/**
+ * `torch.nn.InstanceNorm1d`: input `(N, C, L)` or `(C, L)`.
+ *
+ * @example
+ * const norm = new InstanceNorm1d(3);
+ * norm.forward({ data: new Float32Array(2 * 3 * 5).map(Math.random), shape: [2, 3, 5] });
+ */
+export class InstanceNorm1d extends InstanceNormBase {
+  protected readonly rank = 3;
+}
+
+/**
+ * `torch.nn.InstanceNorm2d`: input `(N, C, H, W)` or `(C, H, W)`.
+ *
+ * @example
+ * const norm = new InstanceNorm2d(3, { affine: true, trackRunningStats: true });
+ * norm.forward({ data: new Float32Array(2 * 3 * 4 * 4).map(Math.random), shape: [2, 3, 4, 4] });
+ */
+export class InstanceNorm2d extends InstanceNormBase {
+  protected readonly rank = 4;
+}
+
+/**
+ * `torch.nn.InstanceNorm3d`: input `(N, C, D, H, W)` or `(C, D, H, W)`.
+ *
+ * @example
+ * const norm = new InstanceNorm3d(2).eval();
+ * norm.forward({ data: new Float32Array(2 * 2 * 2 * 2 * 2).map(Math.random), shape: [2, 2, 2, 2, 2] });
+ */
+export class InstanceNorm3d extends InstanceNormBase {
+  protected readonly rank = 5;
+}

@@ -1,0 +1,38 @@
+// Every tiling and grain constant of the kernels, named once, with the cache level it is sized
+// for.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace normkit {
+
+// Least values per thread worth a parallel region (128 KB of float input); below it the
+// region's start-up costs more than the thread saves.
+constexpr int64_t kGrainValues = int64_t{1} << 15;
+
+// Per-thread partial sums are padded to whole 64-byte lines, so threads never share a line.
+constexpr int64_t kDoublesPerLine = 8;
+
+// Exact column sums (channels-last): a block of rows of about this many bytes stays in L1 while
+// it is swept once per 32-channel tile whose sums live in registers.
+constexpr int64_t kColumnBlockBytes = int64_t{16} << 10;
+
+// Float partials of the fast sums: each lane sums this many values in float before the partial
+// is widened into double; 8 keeps the float error near 8 ulp of the partial.
+constexpr int64_t kFloatValuesPerLane = 8;
+// Rows per float partial of the fast column sums (one value per lane per row).
+constexpr int64_t kFloatBlockRows = kFloatValuesPerLane;
+
+// Channels-first sets of runs: below this many values per run, the statistics of the next set
+// are not summed under the apply of the current one (the per-run overhead would dominate).
+constexpr int64_t kPipelineMinRun = 64;
+
+// Longest channels-last period (a multiple of 16 and of the channel count) expanded for the
+// periodic apply: 3 arrays of this many floats (64 KB each, L2); past it, rows one at a time.
+constexpr int64_t kMaxPeriod = int64_t{1} << 14;
+
+// Channels whose per-channel working arrays live on the stack; more go to the heap.
+constexpr size_t kInlineChannels = 256;
+
+}  // namespace normkit
