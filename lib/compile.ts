@@ -152,7 +152,17 @@ export function entrySource(d: OpDescriptor): string {
     );
   }
   for (const [i, dims] of m.outputs) L.push(`if (a${i} === null) a${i} = H.alloc(${len(dims)});`);
-  L.push(`k.${d.kernel}(${d.args.map((_, i) => `a${i}`).join(', ')});`);
+  // Saved statistics are for the backward pass; the public functions never ask for them, so the
+  // trailing ones are left out of the call (the binding reads a missing argument as null, with
+  // no N-API round trip).
+  let passed = d.args.length;
+  while (passed > 0 && d.args[passed - 1].role === 'saved') passed--;
+  L.push(
+    `k.${d.kernel}(${d.args
+      .slice(0, passed)
+      .map((_, i) => `a${i}`)
+      .join(', ')});`,
+  );
   const at = (name: string) => m.names.indexOf(name);
   if (typeof d.results === 'string') {
     L.push(`return { data: a${at(d.results)}, shape: t_input.shape };`);

@@ -80,11 +80,15 @@ FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const ch
 
 FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* name,
                       int64_t length, bool optional) {
+  if (optional && index >= info.Length()) return {};  // trailing optional arrays may be left out
   const Napi::Value v = arg(info, index);
-  if (v.IsNull() || v.IsUndefined()) {
-    if (optional) return {};
-    type_error(info.Env(),
-               std::string("Expected a Float32Array for ") + name + ", but received " + describe(v));
+  if (optional) {
+    // One napi_typeof tells an absent optional array apart; a required one goes straight to
+    // napi_get_typedarray_info, which rejects null as any other non-Float32Array.
+    napi_valuetype t;
+    if (napi_typeof(info.Env(), v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) {
+      return {};
+    }
   }
   FloatSpan s = float_array_any(info, index, name);
   if (s.length != length) {

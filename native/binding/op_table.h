@@ -37,9 +37,9 @@ class Args {
   bool flag(int i) const { return ints_[i] != 0; }
   double number(int i) const { return numbers_[i]; }
 
-  FloatSpan spans_[kMaxArgs] = {};
-  int64_t ints_[kMaxArgs] = {};
-  double numbers_[kMaxArgs] = {};
+  FloatSpan spans_[kMaxArgs];
+  int64_t ints_[kMaxArgs];
+  double numbers_[kMaxArgs];
 };
 
 struct OpEntry {

@@ -55,6 +55,10 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
         break;
     }
   }
+  // The arrays present, and which of them the call writes.
+  int present[kMaxArgs];
+  bool writes[kMaxArgs];
+  int n = 0;
   for (int i = 0; i < op.count; ++i) {
     const ArgSpec& s = op.args[i];
     if (!is_array(s)) continue;
@@ -63,13 +67,18 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     const bool required = s.kind == ArgKind::kF32 ||
                           (s.role == Role::kState && !a.flag(s.written_when));
     a.spans_[i] = float_array(info, i, s.label, length, !required);
+    if (a.spans_[i] && a.spans_[i].length > 0) {  // an empty array shares no memory
+      present[n] = i;
+      writes[n++] = written(op, a, i);
+    }
   }
-  for (int i = 0; i < op.count; ++i) {
-    if (!is_array(op.args[i]) || !a.spans_[i] || !written(op, a, i)) continue;
-    for (int j = 0; j < op.count; ++j) {
-      if (j == i || !is_array(op.args[j]) || !a.spans_[j]) continue;
+  for (int p = 0; p < n; ++p) {
+    if (!writes[p]) continue;
+    const int i = present[p];
+    for (int q = 0; q < n; ++q) {
+      const int j = present[q];
+      if (j == i) continue;
       const FloatSpan &w = a.spans_[i], &o = a.spans_[j];
-      if (w.length == 0 || o.length == 0) continue;  // no memory to share
       const bool same = w.data == o.data && w.length == o.length;
       if (same && allowed_in_place(op.args[i], j)) continue;
       if (same || overlaps(w, o)) {
