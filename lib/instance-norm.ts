@@ -8,7 +8,7 @@ import {
 } from './running-stats';
 import type { Tensor } from './tensor';
 import { compileOp, describeOp } from './compile';
-import { invalid, type Layout, readOptions } from './validate';
+import { checkTensorLength, invalid, type Layout, numelOf, readOptions } from './validate';
 
 const run = compileOp(instanceNormOp);
 
@@ -99,12 +99,25 @@ export abstract class InstanceNormBase extends RunningStatsModule {
         channels,
       );
     }
+    const useInputStats = this.training || !this.trackRunningStats;
+    if (unbatched) {
+      // Checked here on the caller's shape, so messages never show the batch of one added below.
+      checkTensorLength('input', x.data, x.shape as number[]);
+      if (useInputStats && numelOf(x.shape.slice(1)) === 1) {
+        throw invalid(
+          'range',
+          'input.shape',
+          'more than 1 spatial value per channel with useInputStats',
+          x.shape,
+        );
+      }
+    }
     const result = instanceNorm(unbatched ? { data: x.data, shape: [1, ...x.shape] } : x, {
       runningMean: this.runningMean,
       runningVar: this.runningVar,
       weight: this.weight,
       bias: this.bias,
-      useInputStats: this.training || !this.trackRunningStats,
+      useInputStats,
       momentum: this.momentum ?? 0,
       eps: this.eps,
       layout: this.layout,

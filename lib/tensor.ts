@@ -40,7 +40,9 @@ let slabOffset = 0;
 export function allocFloat32(length: number): Float32Array {
   const bytes = length * 4;
   if (bytes > POOLED_MAX_BYTES || bytes === 0) return new Float32Array(length);
-  if (slab === null || slabOffset + bytes > SLAB_BYTES) {
+  // A slab whose buffer was transferred away (a pooled result posted to a worker) is replaced,
+  // so later calls never carve from a detached buffer.
+  if (slab === null || slabOffset + bytes > SLAB_BYTES || slab.byteLength === 0) {
     slab = new ArrayBuffer(SLAB_BYTES);
     slabOffset = 0;
   }

@@ -4,26 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { expect } from 'chai';
 import * as normkit from 'normkit';
+import { kebab, OP_LIST, pascal } from './helpers/ops';
 import { childScript, parseReport, REPO_ROOT, runNode } from './helpers/tensors';
-
-const PUBLIC_NAMES = [
-  'BatchNorm1d',
-  'BatchNorm2d',
-  'BatchNorm3d',
-  'BatchNormBase',
-  'LayerNorm',
-  'backend',
-  'batchNorm',
-  'describeBatchNorm',
-  'describeLayerNorm',
-  'getNumThreads',
-  'layerNorm',
-  'native',
-  'numel',
-  'reference',
-  'setNumThreads',
-  'tensor',
-];
 
 // tsc turns import() into require() in CommonJS output; a Function body keeps the real one.
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (
@@ -37,26 +19,152 @@ const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'ut
   exports: Record<string, Record<string, string> | string>;
 };
 
+/** The exports that belong to no op: tensors, backend, threads, diagnostics. */
+const CORE_NAMES = [
+  'addonError',
+  'backend',
+  'getNumThreads',
+  'native',
+  'numel',
+  'reference',
+  'setNumThreads',
+  'tensor',
+];
+/** What every op exports: its function and its describe function. */
+const OP_NAMES = OP_LIST.flatMap((op) => [op.name, `describe${pascal(op.name)}`]);
+
+/**
+ * A TypeScript program using the package's types: for every op, from its descriptor, a call with
+ * every option (right types compile, the result typed as the op's results), each option with a
+ * wrong type (must not compile), an unknown option, a wrong tensor, its describe function and its
+ * reference twin; then the module classes by hand.
+ */
+function consumerSource(): string {
+  const good: Record<string, string> = {
+    array: 'new Float32Array(4)',
+    eps: '1e-5',
+    number: '0.1',
+    bool: 'true',
+    layout: "'channels_last'",
+  };
+  const bad: Record<string, string> = {
+    array: 'new Float64Array(4)',
+    eps: "'1e-5'",
+    number: "'0.1'",
+    bool: "'yes'",
+    layout: "'nhwc'",
+  };
+  const lines = [
+    "import * as nk from 'normkit';",
+    "import { LayerNorm, BatchNorm2d, GroupNorm, RMSNorm, InstanceNorm2d, type Tensor, type NormDescription } from 'normkit';",
+    'const x: Tensor = { data: new Float32Array(24), shape: [2, 3, 4] };',
+    'const wrong = { data: new Float64Array(24), shape: [2, 3, 4] };',
+    'const keep: unknown[] = [];',
+  ];
+  for (const op of OP_LIST) {
+    const P = pascal(op.name);
+    const args = (options: string, change: Partial<Record<string, string>> = {}) =>
+      op.params
+        .map((p) => {
+          const key = p.kind === 'tensor' || p.kind === 'count' ? p.name : p.kind;
+          if (change[key] !== undefined) return change[key];
+          if (p.kind === 'tensor') return 'x';
+          if (p.kind === 'normalizedShape') return '[4]';
+          if (p.kind === 'count') return '1';
+          return options;
+        })
+        .join(', ');
+    const entries = Object.entries(op.options);
+    const all = `{ ${entries.map(([k, o]) => `${k}: ${good[o.kind]}`).join(', ')} }`;
+    const resultType =
+      typeof op.results === 'string'
+        ? 'Tensor'
+        : `{ ${Object.keys(op.results)
+            .map((k) => `${k}: Tensor`)
+            .join('; ')} }`;
+    lines.push(`keep.push(nk.${op.name}(${args(all)}) satisfies ${resultType});`);
+    lines.push(`keep.push(nk.${op.name}(${args('{}')}), nk.${op.name}(${args('undefined')}));`);
+    for (const [k, o] of entries) {
+      lines.push(`// @ts-expect-error ${op.name}: ${k} is not ${bad[o.kind]}`);
+      lines.push(`nk.${op.name}(${args(`{ ${k}: ${bad[o.kind]} }`)});`);
+      if (o.kind === 'eps') {
+        if (!o.nullable) lines.push(`// @ts-expect-error ${op.name}: eps is not nullable`);
+        lines.push(`nk.${op.name}(${args(`{ ${k}: null }`)});`);
+      }
+    }
+    lines.push(`// @ts-expect-error ${op.name}: no such option`);
+    lines.push(`nk.${op.name}(${args('{ running_mean: new Float32Array(4) }')});`);
+    for (const p of op.params) {
+      if (p.kind === 'options') continue;
+      const key = p.kind === 'tensor' || p.kind === 'count' ? p.name : p.kind;
+      const value = p.kind === 'tensor' ? 'wrong' : "'4'";
+      const what = p.kind === 'tensor' ? 'a tensor of Float64Array' : 'a string';
+      lines.push(`// @ts-expect-error ${op.name}: ${key} is not ${what}`);
+      lines.push(`nk.${op.name}(${args('{}', { [key]: value })});`);
+    }
+    const describeArgs = [
+      '[2, 3, 4]',
+      ...op.params.flatMap((p) =>
+        p.kind === 'normalizedShape' ? ['[4]'] : p.kind === 'count' ? ['1'] : [],
+      ),
+    ];
+    lines.push(`keep.push(nk.describe${P}(${describeArgs.join(', ')}) satisfies NormDescription);`);
+    lines.push(`keep.push(nk.reference.${op.name} satisfies typeof nk.${op.name});`);
+  }
+  lines.push(
+    'const bn: BatchNorm2d = new BatchNorm2d(3, { momentum: null }).eval();',
+    'const n: number = bn.numBatchesTracked;',
+    'const ln = new LayerNorm(4, { elementwiseAffine: false });',
+    'const w: Float32Array | null = ln.weight;',
+    'const gn = new GroupNorm(1, 3);',
+    'const rms = new RMSNorm([4], { eps: null });',
+    'const inorm = new InstanceNorm2d(3, { affine: true, trackRunningStats: true });',
+    'keep.push(gn.forward(x) satisfies Tensor, rms.forward(x), inorm.train().forward(x), n, w);',
+    '// @ts-expect-error GroupNorm takes numGroups and numChannels',
+    'new GroupNorm(2);',
+    '// @ts-expect-error layout is a union of two strings',
+    "new BatchNorm2d(3, { layout: 'nhwc' });",
+    'export { keep };',
+  );
+  return lines.join('\n') + '\n';
+}
+
 describe('package', () => {
-  it('require("normkit") gives the public API', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const cjs = require('normkit') as Record<string, unknown>;
-    expect(Object.keys(cjs).sort()).to.deep.equal(PUBLIC_NAMES);
-    expect(cjs.layerNorm).to.equal(normkit.layerNorm);
-    expect(['native', 'js']).to.include(cjs.backend);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cjs = () => require('normkit') as Record<string, unknown>;
+
+  it('require("normkit") exports every op, its describe function, the core names and classes', () => {
+    const exports = cjs();
+    expect(exports.layerNorm).to.equal(normkit.layerNorm);
+    for (const name of OP_NAMES) expect(exports[name], name).to.be.a('function');
+    for (const name of CORE_NAMES) expect(exports, name).to.have.property(name);
+    // Anything else is a module class (LayerNorm, BatchNorm2d, ...): a PascalCase constructor.
+    for (const name of Object.keys(exports)) {
+      if (OP_NAMES.includes(name) || CORE_NAMES.includes(name)) continue;
+      expect(name, `${name} is neither an op, a core name nor a class`).to.match(/^[A-Z]/);
+      expect(exports[name], name).to.be.a('function');
+      expect((exports[name] as { prototype?: unknown }).prototype, name).to.be.an('object');
+    }
+    expect(['native', 'js']).to.include(exports.backend);
   });
 
-  it('import("normkit") gives the same names and the same functions', async () => {
+  it('reference has exactly one function per op, the same API on the reference backend', () => {
+    const ref = normkit.reference as unknown as Record<string, unknown>;
+    expect(Object.keys(ref).sort()).to.deep.equal(OP_LIST.map((op) => op.name).sort());
+    for (const op of OP_LIST) expect(ref[op.name], op.name).to.be.a('function');
+    expect(Object.isFrozen(ref)).to.equal(true);
+  });
+
+  it('import("normkit") gives the CommonJS names and the same values', async () => {
     const esm = await dynamicImport('normkit');
+    const names = Object.keys(cjs()).sort();
     expect(
       Object.keys(esm)
         .filter((k) => k !== 'default')
         .sort(),
-    ).to.deep.equal(PUBLIC_NAMES);
-    for (const name of PUBLIC_NAMES)
-      expect(esm[name], name).to.equal((normkit as Record<string, unknown>)[name]);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    expect(esm.default).to.equal(require('normkit'));
+    ).to.deep.equal(names);
+    for (const name of names) expect(esm[name], name).to.equal(cjs()[name]);
+    expect(esm.default).to.equal(cjs());
   });
 
   it('works from an ES module program run in the package root', () => {
@@ -65,7 +173,8 @@ describe('package', () => {
       "import * as all from 'normkit';",
       'const y = layerNorm({ data: new Float32Array([1, 3, 5, 7]), shape: [2, 2] }, [2]);',
       'const b = batchNorm({ data: new Float32Array([1, 3]), shape: [2, 1] }, { training: true });',
-      'console.log(JSON.stringify({ backend, y: Array.from(y.data), b: Array.from(b.data), ref: typeof reference.layerNorm,',
+      'console.log(JSON.stringify({ backend, y: Array.from(y.data), b: Array.from(b.data),',
+      "  ref: Object.keys(reference).filter((k) => typeof reference[k] === 'function').sort(),",
       "  names: Object.keys(all).filter((k) => k !== 'default').sort() }));",
     ].join('\n');
     // Same backend choice as this process, so the two must agree.
@@ -77,12 +186,12 @@ describe('package', () => {
       backend: string;
       y: number[];
       b: number[];
-      ref: string;
+      ref: string[];
       names: string[];
     };
     expect(out.backend).to.equal(normkit.backend);
-    expect(out.ref).to.equal('function');
-    expect(out.names).to.deep.equal(PUBLIC_NAMES);
+    expect(out.ref).to.deep.equal(OP_LIST.map((op) => op.name).sort());
+    expect(out.names).to.deep.equal(Object.keys(cjs()).sort());
     const v = 1 / Math.sqrt(1 + 1e-5);
     for (const [got, want] of [
       [out.y, [-v, v, -v, v]],
@@ -123,77 +232,57 @@ describe('package', () => {
   describe('type declarations', () => {
     const dts = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'dist', file), 'utf8');
 
-    it('dist/index.d.ts declares the public API', () => {
+    it('dist/index.d.ts re-exports every op file through the generated barrel', () => {
       const index = dts('index.d.ts');
-      for (const name of [
-        'layerNorm',
-        'describeLayerNorm',
-        'LayerNorm',
-        'batchNorm',
-        'describeBatchNorm',
-        'BatchNorm1d',
-        'BatchNorm2d',
-        'BatchNorm3d',
-        'setNumThreads',
-        'getNumThreads',
-        'backend',
-      ]) {
+      expect(index).to.match(/^export \* from '\.\/api';$/m);
+      const api = dts('api.d.ts');
+      for (const op of OP_LIST) {
+        expect(api, op.name).to.match(
+          new RegExp(`^export \\* from '\\./${kebab(op.name)}';$`, 'm'),
+        );
+      }
+      for (const name of ['setNumThreads', 'getNumThreads']) {
         expect(index, name).to.match(new RegExp(`export \\{[^}]*\\b${name}\\b[^}]*\\} from`));
       }
-      for (const name of [
-        'Tensor',
-        'LayerNormOptions',
-        'BatchNormOptions',
-        'Layout',
-        'NormDescription',
-      ]) {
+      expect(index).to.match(/export \{[^}]*\bbackend\b[^}]*\} from/);
+      for (const name of ['Tensor', 'Layout', 'NormDescription']) {
         expect(index, name).to.match(new RegExp(`export type \\{[^}]*\\b${name}\\b`));
       }
-      expect(index).to.match(
-        /export declare const reference: Readonly<\{\s*layerNorm: typeof referenceLayerNorm;\s*batchNorm: typeof referenceBatchNorm;/,
-      );
-      expect(dts('layer-norm.d.ts')).to.match(
-        /export declare function layerNorm\(input: Tensor, normalizedShape: number \| readonly number\[\], options\?: LayerNormOptions\): Tensor;/,
-      );
-      expect(dts('layer-norm.d.ts')).to.match(/export declare class LayerNorm\b/);
-      expect(dts('batch-norm.d.ts')).to.match(
-        /export declare function batchNorm\(input: Tensor, options\?: BatchNormOptions\): Tensor;/,
-      );
-      expect(dts('batch-norm.d.ts')).to.match(
-        /export declare class BatchNorm2d extends BatchNormBase/,
-      );
+      // One reference function per op, typed as the op's own function.
+      expect(index).to.match(/export declare const reference: ReferenceApi;/);
+      expect(index).to.match(/\[K in keyof Ops & keyof typeof api\]: \(typeof api\)\[K\]/);
       expect(dts('tensor.d.ts')).to.match(/data: Float32Array;\s*shape: readonly number\[\];/);
     });
+
+    for (const op of OP_LIST) {
+      const file = `${kebab(op.name)}.d.ts`;
+      it(`dist/${file} declares ${op.name}, describe${pascal(op.name)} and ${pascal(op.name)}Options`, () => {
+        const text = dts(file);
+        const P = pascal(op.name);
+        expect(text).to.match(
+          new RegExp(`export declare function ${op.name}\\([^)]*options\\?: ${P}Options\\): \\w+;`),
+        );
+        expect(text).to.match(
+          new RegExp(
+            `export declare function describe${P}\\(shape: readonly number\\[\\][^)]*\\): NormDescription;`,
+          ),
+        );
+        expect(text).to.match(new RegExp(`export interface ${P}Options \\{`));
+        // Every option the descriptor declares is documented in the options type.
+        const body = text.slice(text.indexOf(`export interface ${P}Options {`));
+        const fields = body.slice(0, body.indexOf('\n}'));
+        for (const key of Object.keys(op.options)) {
+          expect(fields, `${P}Options.${key}`).to.match(new RegExp(`\\n\\s+${key}\\?:`));
+        }
+      });
+    }
 
     it('type-check a consumer: right calls compile, wrong ones do not', function () {
       this.timeout(30000);
       const dir = path.join(REPO_ROOT, 'build-test', 'typecheck-consumer');
       fs.rmSync(dir, { recursive: true, force: true });
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(
-        path.join(dir, 'consumer.ts'),
-        [
-          "import { layerNorm, batchNorm, LayerNorm, BatchNorm2d, describeBatchNorm, reference, type Tensor, type NormDescription } from 'normkit';",
-          'const x: Tensor = { data: new Float32Array(8), shape: [2, 4] };',
-          'const y: Tensor = layerNorm(x, [4], { weight: new Float32Array(4), eps: 1e-5 });',
-          "const z: Tensor = batchNorm(x, { training: true, layout: 'channels_last', momentum: 0.1 });",
-          'const d: NormDescription = describeBatchNorm([2, 3, 4, 4]);',
-          'const r: Tensor = reference.layerNorm(x, 4);',
-          'const bn: BatchNorm2d = new BatchNorm2d(3, { momentum: null }).eval();',
-          'const n: number = bn.numBatchesTracked;',
-          'const ln = new LayerNorm(4, { elementwiseAffine: false });',
-          'const w: Float32Array | null = ln.weight;',
-          '// @ts-expect-error normalizedShape is a number or an array of numbers',
-          "layerNorm(x, '4');",
-          '// @ts-expect-error data must be a Float32Array',
-          'layerNorm({ data: new Float64Array(8), shape: [2, 4] }, 4);',
-          '// @ts-expect-error layout is a union of two strings',
-          "batchNorm(x, { layout: 'nhwc' });",
-          '// @ts-expect-error no such option',
-          'batchNorm(x, { running_mean: new Float32Array(4) });',
-          'export const all = [y, z, d, r, n, w];',
-        ].join('\n'),
-      );
+      fs.writeFileSync(path.join(dir, 'consumer.ts'), consumerSource());
       fs.writeFileSync(
         path.join(dir, 'tsconfig.json'),
         JSON.stringify({

@@ -29,11 +29,16 @@ struct ShiftedSums {
 // `at(k)` giving the k-th value of the group. It is a value of the data, so a constant group sums
 // exact zeros, and it is rarely far from the mean, which the float partials of the fast sums
 // need.
+// A non-finite pick becomes 0, so a group holding +Inf keeps the mean Inf that PyTorch reports
+// rather than Inf - Inf = NaN.
 template <typename At>
 NORMKIT_INLINE float median_of_first_three(int64_t n, At at) {
-  if (n < 3) return at(0);
-  const float a = at(0), b = at(1), c = at(2);
-  return std::max(std::min(a, b), std::min(std::max(a, b), c));
+  float m = at(0);
+  if (n >= 3) {
+    const float a = m, b = at(1), c = at(2);
+    m = std::max(std::min(a, b), std::min(std::max(a, b), c));
+  }
+  return std::isfinite(m) ? m : 0.0f;
 }
 
 NORMKIT_INLINE float pick_shift(const float* x, int64_t n) {

@@ -220,3 +220,118 @@ export function describeArgumentCases<Api>(
     });
   }
 }
+
+// ---- values that change between reads (read-once checks) ---------------------------------
+
+/** The reads a {@link countingProxy} has seen: `get`s by key, and `Object.keys`-style listings. */
+export interface ReadCounts {
+  gets: Map<PropertyKey, number>;
+  ownKeys: number;
+}
+
+/** A Proxy over `target` that counts every property read (`get`) by key, and every key listing. */
+export function countingProxy<T extends object>(target: T): { proxy: T; reads: ReadCounts } {
+  const reads: ReadCounts = { gets: new Map(), ownKeys: 0 };
+  const proxy = new Proxy(target, {
+    get(t, key) {
+      reads.gets.set(key, (reads.gets.get(key) ?? 0) + 1);
+      return Reflect.get(t, key);
+    },
+    ownKeys(t) {
+      reads.ownKeys++;
+      return Reflect.ownKeys(t);
+    },
+  });
+  return { proxy, reads };
+}
+
+/** No property of a {@link countingProxy} read twice, the keys listed at most once, and `keys` read exactly once. */
+export function expectReadOnce(
+  reads: ReadCounts,
+  keys: readonly PropertyKey[],
+  label: string,
+): void {
+  const again = [...reads.gets].filter(([, n]) => n > 1).map(([k, n]) => `${String(k)} x${n}`);
+  expect(again, `${label}: properties read more than once`).to.deep.equal([]);
+  expect(reads.ownKeys, `${label}: key listings`).to.be.at.most(1);
+  for (const key of keys) {
+    expect(reads.gets.get(key) ?? 0, `${label}: reads of ${String(key)}`).to.equal(1);
+  }
+}
+
+/**
+ * A Proxy over `first` that answers each property's first read from `first` and every later
+ * read from `later`; likewise its first key listing lists `first`'s keys and later ones
+ * `later`'s. A caller that reads a value twice sees two different values.
+ */
+export function changingProxy<T extends object>(first: T, later: object): T {
+  const seen = new Map<PropertyKey, number>();
+  let listings = 0;
+  return new Proxy(first, {
+    get(t, key) {
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      return n === 0 ? Reflect.get(t, key) : Reflect.get(later, key);
+    },
+    ownKeys(t) {
+      return listings++ === 0 ? Reflect.ownKeys(t) : Reflect.ownKeys(later);
+    },
+    getOwnPropertyDescriptor(t, key) {
+      const own = Reflect.getOwnPropertyDescriptor(t, key);
+      if (own || !Object.prototype.hasOwnProperty.call(later, key)) return own;
+      const value = (later as Record<PropertyKey, unknown>)[key];
+      return { value, writable: true, enumerable: true, configurable: true };
+    },
+  });
+}
+
+/**
+ * Makes `key` of `obj` an enumerable getter: its i-th read returns `values[i]` (the last one
+ * after that), or, where an entry is a function, what calling it returns.
+ */
+export function defineChanging<T extends object>(obj: T, key: string, ...values: unknown[]): T {
+  let reads = 0;
+  Object.defineProperty(obj, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const v = values[Math.min(reads++, values.length - 1)];
+      return typeof v === 'function' ? (v as () => unknown)() : v;
+    },
+  });
+  return obj;
+}
+
+/** Detaches `buffer` as a transfer to a worker does: every view of it has length 0 after. */
+export function detach(buffer: ArrayBufferLike): void {
+  const transfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBufferLike) => unknown })
+    .transfer;
+  if (typeof transfer === 'function') transfer.call(buffer);
+  else structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
+}
+
+/**
+ * Calls `fn`, which must either return a result that `check` accepts, or throw a TypeError or
+ * RangeError worded `Expected <what> for <argument>, but received <value>` and leave `arrays`
+ * as they were. Returns which of the two happened.
+ */
+export function expectCorrectOrInvalid<T>(
+  fn: () => T,
+  check: (result: T) => void,
+  arrays: ReadonlyArray<Float32Array | null | undefined>,
+  label = 'array',
+): 'result' | 'error' {
+  const before = snapshot(arrays);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    const ok = e instanceof TypeError || e instanceof RangeError;
+    expect(ok, `${label}: threw ${String(e)}`).to.equal(true);
+    expect((e as Error).message).to.match(/^Expected .+ for .+, but received .+/);
+    expectUnchanged(arrays, before, label);
+    return 'error';
+  }
+  check(result);
+  return 'result';
+}
