@@ -2,9 +2,11 @@ import { activeKernels } from './native';
 import type { NormDescription } from './op';
 import { addLayerNormOp } from './ops/add-layer-norm';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 
 const run = compileOp(addLayerNormOp);
+const runAsync = compileOp(addLayerNormOp, true);
 
 /** Options of {@link addLayerNorm}. */
 export interface AddLayerNormOptions {
@@ -45,6 +47,30 @@ export function addLayerNorm(
   options?: AddLayerNormOptions,
 ): AddNormResult {
   return run(activeKernels, input, residual, normalizedShape, options) as AddNormResult;
+}
+
+/**
+ * The async twin of {@link addLayerNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const x = { data: new Float32Array([1, 2]), shape: [1, 2] };
+ * const { output, sum } = await addLayerNormAsync(x, x, 2);
+ */
+export function addLayerNormAsync(
+  input: Tensor,
+  residual: Tensor,
+  normalizedShape: number | readonly number[],
+  options?: AddLayerNormOptions & AsyncOptions,
+): Promise<AddNormResult> {
+  return runAsync(
+    activeKernels,
+    input,
+    residual,
+    normalizedShape,
+    options,
+  ) as Promise<AddNormResult>;
 }
 
 /**

@@ -3,9 +3,11 @@ import { activeKernels } from './native';
 import type { NormDescription } from './op';
 import { addRmsNormOp } from './ops/add-rms-norm';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 
 const run = compileOp(addRmsNormOp);
+const runAsync = compileOp(addRmsNormOp, true);
 
 /** Options of {@link addRmsNorm}. */
 export interface AddRmsNormOptions {
@@ -35,6 +37,30 @@ export function addRmsNorm(
   options?: AddRmsNormOptions,
 ): AddNormResult {
   return run(activeKernels, input, residual, normalizedShape, options) as AddNormResult;
+}
+
+/**
+ * The async twin of {@link addRmsNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const x = { data: new Float32Array([1, 2]), shape: [1, 2] };
+ * const { output, sum } = await addRmsNormAsync(x, x, 2);
+ */
+export function addRmsNormAsync(
+  input: Tensor,
+  residual: Tensor,
+  normalizedShape: number | readonly number[],
+  options?: AddRmsNormOptions & AsyncOptions,
+): Promise<AddNormResult> {
+  return runAsync(
+    activeKernels,
+    input,
+    residual,
+    normalizedShape,
+    options,
+  ) as Promise<AddNormResult>;
 }
 
 /**

@@ -7,10 +7,12 @@ import {
   type RunningStatsStateDict,
 } from './running-stats';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 import { invalid, type Layout, readOptions } from './validate';
 
 const run = compileOp(batchNormOp);
+const runAsync = compileOp(batchNormOp, true);
 
 export type { Layout } from './validate';
 
@@ -51,6 +53,21 @@ export function batchNorm(input: Tensor, options?: BatchNormOptions): Tensor {
 }
 
 /**
+ * The async twin of {@link batchNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const y = await batchNormAsync({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] }, { training: true });
+ */
+export function batchNormAsync(
+  input: Tensor,
+  options?: BatchNormOptions & AsyncOptions,
+): Promise<Tensor> {
+  return runAsync(activeKernels, input, options) as Promise<Tensor>;
+}
+
+/**
  * What BatchNorm computes for a logical `(N, C, ...spatial)` shape, without computing it.
  *
  * @example
@@ -87,7 +104,35 @@ export abstract class BatchNormBase extends RunningStatsModule {
    * statistics and `numBatchesTracked`. A call that throws changes nothing.
    */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    const o = readOptions('options', options, ['out']);
+    const [x, opts, counting] = this.prepare(input, options, false);
+    const result = batchNorm(x, opts);
+    if (counting) this.numBatchesTracked += 1;
+    return result;
+  }
+
+  /**
+   * The async twin of `forward`: the running statistics and `numBatchesTracked` change together
+   * when the promise resolves, and not at all when it rejects.
+   *
+   * @example
+   * const y = await new BatchNorm1d(2).forwardAsync({ data: new Float32Array([1, 2, 3, 5]), shape: [2, 2] });
+   */
+  async forwardAsync(
+    input: Tensor,
+    options?: { out?: Float32Array } & AsyncOptions,
+  ): Promise<Tensor> {
+    const [x, opts, counting] = this.prepare(input, options, true);
+    const result = await batchNormAsync(x, opts);
+    if (counting) this.numBatchesTracked += 1;
+    return result;
+  }
+
+  private prepare(
+    input: unknown,
+    options: unknown,
+    async: boolean,
+  ): [Tensor, BatchNormOptions & AsyncOptions, boolean] {
+    const o = readOptions('options', options, async ? ['out', 'signal'] : ['out']);
     const x = this.readInput(input, this.ranks);
     if (x.shape[1] !== this.numFeatures) {
       throw invalid(
@@ -100,7 +145,7 @@ export abstract class BatchNormBase extends RunningStatsModule {
     const counting = this.training && this.trackRunningStats;
     const factor =
       counting && this.momentum === null ? 1 / (this.numBatchesTracked + 1) : (this.momentum ?? 0);
-    const result = batchNorm(x, {
+    const opts: BatchNormOptions & AsyncOptions = {
       runningMean: this.runningMean,
       runningVar: this.runningVar,
       weight: this.weight,
@@ -110,9 +155,9 @@ export abstract class BatchNormBase extends RunningStatsModule {
       eps: this.eps,
       layout: this.layout,
       out: o.out as Float32Array | undefined,
-    });
-    if (counting) this.numBatchesTracked += 1;
-    return result;
+    };
+    if (async) opts.signal = o.signal as AbortSignal | undefined;
+    return [x, opts, counting];
   }
 }
 

@@ -10,6 +10,7 @@
 // `describeOp` (the describe* functions) and the tests use the same descriptor.
 import type { Kernels } from './backend';
 import type { OpDescriptor, OptionSpec } from './op';
+import { checkSignal, startAsync } from './async';
 import { allocFloat32 } from './tensor';
 import * as V from './validate';
 
@@ -32,6 +33,8 @@ const helpers = {
   checkLayout: V.checkLayout,
   overlaps: V.overlaps,
   alloc: allocFloat32,
+  checkSignal,
+  startAsync,
   unknownOption(key: string, allowed: readonly string[]): Error {
     return V.invalid('type', `options.${key}`, `one of the options ${allowed.join(', ')}`, key);
   },
@@ -85,7 +88,7 @@ function optionCode(spec: OptionSpec, key: string, v: string, length: string): s
 }
 
 /** The source of op `d`'s entry function (exported for tests and for reading). */
-export function entrySource(d: OpDescriptor): string {
+export function entrySource(d: OpDescriptor, async = false): string {
   const m = V.metaOf(d);
   const L: string[] = [];
   const user: string[] = [];
@@ -110,7 +113,8 @@ export function entrySource(d: OpDescriptor): string {
       optionsParam = u;
     }
   });
-  const keys = m.optionKeys;
+  // The async twin takes one more option, `signal`.
+  const keys = async ? [...m.optionKeys, 'signal'] : m.optionKeys;
   if (optionsParam !== null) {
     L.push(`let ${keys.map((_, k) => `o${k}`).join(', ')};`);
     L.push(`if (${optionsParam} !== undefined && ${optionsParam} !== null) {`);
@@ -157,34 +161,46 @@ export function entrySource(d: OpDescriptor): string {
   // no N-API round trip).
   let passed = d.args.length;
   while (passed > 0 && d.args[passed - 1].role === 'saved') passed--;
-  L.push(
-    `k.${d.kernel}(${d.args
-      .slice(0, passed)
-      .map((_, i) => `a${i}`)
-      .join(', ')});`,
-  );
+  const list = d.args
+    .slice(0, passed)
+    .map((_, i) => `a${i}`)
+    .join(', ');
   const at = (name: string) => m.names.indexOf(name);
+  let result: string;
   if (typeof d.results === 'string') {
-    L.push(`return { data: a${at(d.results)}, shape: t_input.shape };`);
+    result = `{ data: a${at(d.results)}, shape: t_input.shape }`;
   } else {
     const fields = Object.entries(d.results).map(
       ([key, arg], n) =>
         `${key}: { data: a${at(arg)}, shape: t_input.shape${n ? '.slice()' : ''} }`,
     );
-    L.push(`return { ${fields.join(', ')} };`);
+    result = `{ ${fields.join(', ')} }`;
   }
-  return `return function ${d.name}(k, ${user.join(', ')}) {\n  ${L.join('\n  ')}\n};`;
+  const head = `(k, ${user.join(', ')}) {\n  `;
+  if (!async) {
+    L.push(`k.${d.kernel}(${list});`, `return ${result};`);
+    return `return function ${d.name}${head}${L.join('\n  ')}\n};`;
+  }
+  // Async: the same checks, synchronously (a bad argument rejects the promise with the same
+  // error), then the kernel off the main thread.
+  L.push(
+    `const signal = H.checkSignal(o${keys.length - 1});`,
+    `return H.startAsync(k, ${J(d.kernel)}, signal, [${list}], ${result});`,
+  );
+  const body = L.join('\n    ');
+  return `return function ${d.name}Async${head}try {\n    ${body}\n  } catch (e) {\n    return Promise.reject(e);\n  }\n};`;
 }
 
-/** Compiles op `d`'s entry. */
-export function compileOp(d: OpDescriptor): OpEntry {
-  const make = new Function('H', 'D', 'KEYS', 'EMPTY', entrySource(d)) as (
+/** Compiles op `d`'s entry, or its async twin (a function returning a Promise of the result). */
+export function compileOp(d: OpDescriptor, async = false): OpEntry {
+  const make = new Function('H', 'D', 'KEYS', 'EMPTY', entrySource(d, async)) as (
     h: typeof helpers,
     d: OpDescriptor,
     keys: readonly string[],
     empty: readonly number[],
   ) => OpEntry;
-  return make(helpers, d, V.metaOf(d).optionKeys, Object.freeze([]));
+  const keys = async ? [...V.metaOf(d).optionKeys, 'signal'] : V.metaOf(d).optionKeys;
+  return make(helpers, d, keys, Object.freeze([]));
 }
 
 /** `describe*`: what op `d` computes for a shape (and its other positionals), checked as the op does. */

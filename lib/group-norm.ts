@@ -3,6 +3,7 @@ import type { NormDescription } from './op';
 import { groupNormOp } from './ops/group-norm';
 import { allocParam, copyState, readStateDict, writeStateDict } from './state-dict';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 import {
   checkBoolean,
@@ -15,6 +16,7 @@ import {
 } from './validate';
 
 const run = compileOp(groupNormOp);
+const runAsync = compileOp(groupNormOp, true);
 
 /** Options of {@link groupNorm}. */
 export interface GroupNormOptions {
@@ -43,6 +45,22 @@ export interface GroupNormOptions {
  */
 export function groupNorm(input: Tensor, numGroups: number, options?: GroupNormOptions): Tensor {
   return run(activeKernels, input, numGroups, options) as Tensor;
+}
+
+/**
+ * The async twin of {@link groupNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const y = await groupNormAsync({ data: new Float32Array(12).map(Math.random), shape: [1, 4, 3] }, 2);
+ */
+export function groupNormAsync(
+  input: Tensor,
+  numGroups: number,
+  options?: GroupNormOptions & AsyncOptions,
+): Promise<Tensor> {
+  return runAsync(activeKernels, input, numGroups, options) as Promise<Tensor>;
 }
 
 /**
@@ -100,16 +118,36 @@ export class GroupNorm {
     this.bias = this.affine ? allocParam('numChannels', numChannels, 0) : null;
   }
 
-  /** Normalizes `input` (logical shape `(N, numChannels, ...spatial)`); `out` as in {@link groupNorm}. */
+  /** Normalizes `input`; `out` as in {@link groupNorm}. */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    const o = readOptions('options', options, ['out']);
-    return groupNorm(input, this.numGroups, {
+    return groupNorm(input, this.numGroups, this.options(options, false));
+  }
+
+  /**
+   * The async twin of `forward` (see {@link groupNormAsync}).
+   *
+   * @example
+   * const y = await module.forwardAsync(input);
+   */
+  forwardAsync(input: Tensor, options?: { out?: Float32Array } & AsyncOptions): Promise<Tensor> {
+    try {
+      return groupNormAsync(input, this.numGroups, this.options(options, true));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The op's options for this module's state and the call's own options (read once). */
+  private options(options: unknown, async: boolean) {
+    const o = readOptions('options', options, async ? ['out', 'signal'] : ['out']);
+    return {
       weight: this.weight,
       bias: this.bias,
       eps: this.eps,
       layout: this.layout,
       out: o.out as Float32Array | undefined,
-    });
+      ...(async ? { signal: o.signal as AbortSignal | undefined } : {}),
+    };
   }
 
   /** Copies of the parameters under PyTorch's keys. */

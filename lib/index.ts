@@ -11,6 +11,7 @@ export type { Tensor } from './tensor';
 export { tensor, numel } from './tensor';
 export type { NormDescription } from './op';
 export type { Layout } from './validate';
+export type { AsyncOptions } from './async';
 export type { RunningStatsModuleOptions, RunningStatsStateDict } from './running-stats';
 export { RunningStatsModule } from './running-stats';
 export { backend, addonError } from './native';

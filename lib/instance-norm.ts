@@ -7,10 +7,12 @@ import {
   type RunningStatsStateDict,
 } from './running-stats';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 import { checkTensorLength, invalid, type Layout, numelOf, readOptions } from './validate';
 
 const run = compileOp(instanceNormOp);
+const runAsync = compileOp(instanceNormOp, true);
 
 /** Options of {@link instanceNorm}. */
 export interface InstanceNormOptions {
@@ -46,6 +48,21 @@ export interface InstanceNormOptions {
  */
 export function instanceNorm(input: Tensor, options?: InstanceNormOptions): Tensor {
   return run(activeKernels, input, options) as Tensor;
+}
+
+/**
+ * The async twin of {@link instanceNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const y = await instanceNormAsync({ data: new Float32Array(12).map(Math.random), shape: [1, 3, 4] });
+ */
+export function instanceNormAsync(
+  input: Tensor,
+  options?: InstanceNormOptions & AsyncOptions,
+): Promise<Tensor> {
+  return runAsync(activeKernels, input, options) as Promise<Tensor>;
 }
 
 /**
@@ -86,7 +103,33 @@ export abstract class InstanceNormBase extends RunningStatsModule {
    * nothing.
    */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    const o = readOptions('options', options, ['out']);
+    const [x, opts, shape] = this.prepare(input, options, false);
+    const result = instanceNorm(x, opts);
+    return shape ? { data: result.data, shape } : result;
+  }
+
+  /**
+   * The async twin of `forward`; running statistics change when the promise resolves.
+   *
+   * @example
+   * const y = await new InstanceNorm1d(2).forwardAsync({ data: new Float32Array(8).map(Math.random), shape: [1, 2, 4] });
+   */
+  async forwardAsync(
+    input: Tensor,
+    options?: { out?: Float32Array } & AsyncOptions,
+  ): Promise<Tensor> {
+    const [x, opts, shape] = this.prepare(input, options, true);
+    const result = await instanceNormAsync(x, opts);
+    return shape ? { data: result.data, shape } : result;
+  }
+
+  /** The op's arguments; the caller's shape when the input is unbatched (else null). */
+  private prepare(
+    input: unknown,
+    options: unknown,
+    async: boolean,
+  ): [Tensor, InstanceNormOptions & AsyncOptions, number[] | null] {
+    const o = readOptions('options', options, async ? ['out', 'signal'] : ['out']);
     const x = this.readInput(input, [this.rank - 1, this.rank]);
     const unbatched = x.shape.length === this.rank - 1;
     const channels = x.shape[unbatched ? 0 : 1];
@@ -100,19 +143,20 @@ export abstract class InstanceNormBase extends RunningStatsModule {
       );
     }
     const useInputStats = this.training || !this.trackRunningStats;
+    const shape = x.shape as number[];
     if (unbatched) {
       // Checked here on the caller's shape, so messages never show the batch of one added below.
-      checkTensorLength('input', x.data, x.shape as number[]);
-      if (useInputStats && numelOf(x.shape.slice(1)) === 1) {
+      checkTensorLength('input', x.data, shape);
+      if (useInputStats && numelOf(shape.slice(1)) === 1) {
         throw invalid(
           'range',
           'input.shape',
           'more than 1 spatial value per channel with useInputStats',
-          x.shape,
+          shape,
         );
       }
     }
-    const result = instanceNorm(unbatched ? { data: x.data, shape: [1, ...x.shape] } : x, {
+    const opts: InstanceNormOptions & AsyncOptions = {
       runningMean: this.runningMean,
       runningVar: this.runningVar,
       weight: this.weight,
@@ -122,8 +166,9 @@ export abstract class InstanceNormBase extends RunningStatsModule {
       eps: this.eps,
       layout: this.layout,
       out: o.out as Float32Array | undefined,
-    });
-    return unbatched ? { data: result.data, shape: x.shape } : result;
+    };
+    if (async) opts.signal = o.signal as AbortSignal | undefined;
+    return [unbatched ? { data: x.data, shape: [1, ...shape] } : x, opts, unbatched ? shape : null];
   }
 }
 

@@ -3,10 +3,12 @@ import type { NormDescription } from './op';
 import { layerNormOp } from './ops/layer-norm';
 import { allocParam, copyState, readStateDict, writeStateDict } from './state-dict';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 import { checkBoolean, checkEps, readNormalizedShape, readOptions } from './validate';
 
 const run = compileOp(layerNormOp);
+const runAsync = compileOp(layerNormOp, true);
 
 export type { NormDescription } from './op';
 
@@ -37,6 +39,22 @@ export function layerNorm(
   options?: LayerNormOptions,
 ): Tensor {
   return run(activeKernels, input, normalizedShape, options) as Tensor;
+}
+
+/**
+ * The async twin of {@link layerNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const y = await layerNormAsync({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] }, 2);
+ */
+export function layerNormAsync(
+  input: Tensor,
+  normalizedShape: number | readonly number[],
+  options?: LayerNormOptions & AsyncOptions,
+): Promise<Tensor> {
+  return runAsync(activeKernels, input, normalizedShape, options) as Promise<Tensor>;
 }
 
 /**
@@ -95,13 +113,33 @@ export class LayerNorm {
 
   /** Normalizes `input`; `out` as in {@link layerNorm}. */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    const o = readOptions('options', options, ['out']);
-    return layerNorm(input, this.normalizedShape, {
+    return layerNorm(input, this.normalizedShape, this.options(options, false));
+  }
+
+  /**
+   * The async twin of `forward` (see {@link layerNormAsync}).
+   *
+   * @example
+   * const y = await module.forwardAsync(input);
+   */
+  forwardAsync(input: Tensor, options?: { out?: Float32Array } & AsyncOptions): Promise<Tensor> {
+    try {
+      return layerNormAsync(input, this.normalizedShape, this.options(options, true));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The op's options for this module's state and the call's own options (read once). */
+  private options(options: unknown, async: boolean) {
+    const o = readOptions('options', options, async ? ['out', 'signal'] : ['out']);
+    return {
       weight: this.weight,
       bias: this.bias,
       eps: this.eps,
       out: o.out as Float32Array | undefined,
-    });
+      ...(async ? { signal: o.signal as AbortSignal | undefined } : {}),
+    };
   }
 
   /** Copies of the parameters under PyTorch's keys. */

@@ -3,10 +3,12 @@ import type { NormDescription } from './op';
 import { rmsNormOp } from './ops/rms-norm';
 import { allocParam, copyState, readStateDict, writeStateDict } from './state-dict';
 import type { Tensor } from './tensor';
+import type { AsyncOptions } from './async';
 import { compileOp, describeOp } from './compile';
 import { checkBoolean, checkEps, readNormalizedShape, readOptions } from './validate';
 
 const run = compileOp(rmsNormOp);
+const runAsync = compileOp(rmsNormOp, true);
 
 /** Options of {@link rmsNorm}. */
 export interface RmsNormOptions {
@@ -32,6 +34,22 @@ export function rmsNorm(
   options?: RmsNormOptions,
 ): Tensor {
   return run(activeKernels, input, normalizedShape, options) as Tensor;
+}
+
+/**
+ * The async twin of {@link rmsNorm}: the same arguments, plus an optional `signal`; the
+ * arguments are checked at once (a bad one rejects with the same error), then the work runs off
+ * the main thread. See the README's "Async use" for buffers in flight.
+ *
+ * @example
+ * const y = await rmsNormAsync({ data: new Float32Array([3, 4]), shape: [1, 2] }, 2);
+ */
+export function rmsNormAsync(
+  input: Tensor,
+  normalizedShape: number | readonly number[],
+  options?: RmsNormOptions & AsyncOptions,
+): Promise<Tensor> {
+  return runAsync(activeKernels, input, normalizedShape, options) as Promise<Tensor>;
 }
 
 /**
@@ -86,12 +104,32 @@ export class RMSNorm {
 
   /** Normalizes `input`; `out` as in {@link rmsNorm}. */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    const o = readOptions('options', options, ['out']);
-    return rmsNorm(input, this.normalizedShape, {
+    return rmsNorm(input, this.normalizedShape, this.options(options, false));
+  }
+
+  /**
+   * The async twin of `forward` (see {@link rmsNormAsync}).
+   *
+   * @example
+   * const y = await module.forwardAsync(input);
+   */
+  forwardAsync(input: Tensor, options?: { out?: Float32Array } & AsyncOptions): Promise<Tensor> {
+    try {
+      return rmsNormAsync(input, this.normalizedShape, this.options(options, true));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The op's options for this module's state and the call's own options (read once). */
+  private options(options: unknown, async: boolean) {
+    const o = readOptions('options', options, async ? ['out', 'signal'] : ['out']);
+    return {
       weight: this.weight,
       eps: this.eps,
       out: o.out as Float32Array | undefined,
-    });
+      ...(async ? { signal: o.signal as AbortSignal | undefined } : {}),
+    };
   }
 
   /** A copy of the weight under PyTorch's key. */

@@ -31,7 +31,12 @@ const CORE_NAMES = [
   'tensor',
 ];
 /** What every op exports: its function and its describe function. */
-const OP_NAMES = OP_LIST.flatMap((op) => [op.name, `describe${pascal(op.name)}`]);
+// Each op: its function, its async twin and its describe function.
+const OP_NAMES = OP_LIST.flatMap((op) => [
+  op.name,
+  `${op.name}Async`,
+  `describe${pascal(op.name)}`,
+]);
 
 /**
  * A TypeScript program using the package's types: for every op, from its descriptor, a call with

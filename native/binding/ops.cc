@@ -4,7 +4,10 @@
 // the kernel. Errors are worded as the TypeScript layer words them and name the public argument.
 #include <napi.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "binding/bindings.h"
 #include "binding/common.h"
@@ -34,22 +37,23 @@ bool overlaps(const FloatSpan& a, const FloatSpan& b) {
   return a.data < b.data + b.length && b.data < a.data + a.length;
 }
 
-Napi::Value CallOp(const Napi::CallbackInfo& info) {
+// Unwraps and re-checks the arguments of `op` starting at info[first]; throws on a bad one.
+// Fills `held` with the positions of the arrays present (for the async path's references).
+void Unwrap(const Napi::CallbackInfo& info, const OpEntry& op, size_t first, Args& a,
+            int* held, int& held_count) {
   const Napi::Env env = info.Env();
-  const OpEntry& op = *static_cast<const OpEntry*>(info.Data());
-  Args a;
   // Scalars first: the sizes give the arrays' lengths.
   for (int i = 0; i < op.count; ++i) {
     const ArgSpec& s = op.args[i];
     switch (s.kind) {
       case ArgKind::kSize:
-        a.ints_[i] = size_arg(info, i, s.label);
+        a.ints_[i] = size_arg(info, first + i, s.label);
         break;
       case ArgKind::kBool:
-        a.ints_[i] = bool_arg(info, i, s.label) ? 1 : 0;
+        a.ints_[i] = bool_arg(info, first + i, s.label) ? 1 : 0;
         break;
       case ArgKind::kNumber:
-        a.numbers_[i] = number_arg(info, i, s.label);
+        a.numbers_[i] = number_arg(info, first + i, s.label);
         break;
       default:
         break;
@@ -59,6 +63,7 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   int present[kMaxArgs];
   bool writes[kMaxArgs];
   int n = 0;
+  held_count = 0;
   for (int i = 0; i < op.count; ++i) {
     const ArgSpec& s = op.args[i];
     if (!is_array(s)) continue;
@@ -66,7 +71,8 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     for (int k = 0; k < s.length_count; ++k) length = checked_product(env, length, a.size(s.length[k]));
     const bool required = s.kind == ArgKind::kF32 ||
                           (s.role == Role::kState && !a.flag(s.written_when));
-    a.spans_[i] = float_array(info, i, s.label, length, !required);
+    a.spans_[i] = float_array(info, first + i, s.label, length, !required);
+    if (a.spans_[i]) held[held_count++] = i;
     if (a.spans_[i] && a.spans_[i].length > 0) {  // an empty array shares no memory
       present[n] = i;
       writes[n++] = written(op, a, i);
@@ -89,15 +95,124 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
       }
     }
   }
-  op.run(a);
-  return env.Undefined();
 }
+
+Napi::Value CallOp(const Napi::CallbackInfo& info) {
+  const OpEntry& op = *static_cast<const OpEntry*>(info.Data());
+  Args a;
+  int held[kMaxArgs];
+  int held_count = 0;
+  Unwrap(info, op, 0, a, held, held_count);
+  op.run(a);
+  return info.Env().Undefined();
+}
+
+// One async call: the arguments unwrapped and checked on the calling thread, the arrays held by
+// references until completion, the kernel run on the libuv pool. State arrays (running
+// statistics) are updated in a private copy and copied back on the calling thread at completion,
+// so JavaScript sees them change all at once, when the promise settles. `cancel` is an
+// Int32Array(1) the caller sets to 1 on abort: a call that has not started by then does nothing
+// and rejects with an AbortError.
+class OpWork {
+ public:
+  OpWork(napi_env env, const OpEntry& op) : env_(env), op_(op) {}
+
+  static Napi::Value Start(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    const OpEntry& op = *static_cast<const OpEntry*>(info.Data());
+    auto work = std::make_unique<OpWork>(env, op);
+    // info[0] is the cancel flag; the op's arguments follow.
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_value buffer;
+    size_t offset = 0;
+    if (napi_get_typedarray_info(env, info[0], &type, &length, &data, &buffer, &offset) !=
+            napi_ok ||
+        type != napi_int32_array || length != 1) {
+      type_error(env, "Expected an Int32Array(1) for cancel, but received " + describe(info[0]));
+    }
+    work->cancel_ = static_cast<volatile int32_t*>(data);
+    int held[kMaxArgs];
+    int held_count = 0;
+    Unwrap(info, op, 1, work->args_, held, held_count);
+    work->refs_.push_back(Napi::Persistent(info[0]));
+    for (int k = 0; k < held_count; ++k) {
+      const int i = held[k];
+      work->refs_.push_back(Napi::Persistent(info[1 + i]));
+      if (op.args[i].role == Role::kState && work->args_.flag(op.args[i].written_when)) {
+        FloatSpan& s = work->args_.spans_[i];
+        work->states_.push_back({i, s.data, std::vector<float>(s.data, s.data + s.length)});
+      }
+    }
+    for (State& st : work->states_) work->args_.spans_[st.index].data = st.copy.data();
+    napi_value promise;
+    NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &work->deferred_, &promise), Napi::Value());
+    napi_value name = Napi::String::New(env, op.name);
+    NAPI_THROW_IF_FAILED(env,
+                         napi_create_async_work(env, nullptr, name, Execute, Complete, work.get(),
+                                                &work->work_),
+                         Napi::Value());
+    NAPI_THROW_IF_FAILED(env, napi_queue_async_work(env, work->work_), Napi::Value());
+    work.release();  // owned by the queued work until Complete
+    return Napi::Value(env, promise);
+  }
+
+ private:
+  struct State {
+    int index;
+    float* target;
+    std::vector<float> copy;
+  };
+
+  static void Execute(napi_env, void* data) {
+    OpWork* w = static_cast<OpWork*>(data);
+    if (*w->cancel_ != 0) {
+      w->cancelled_ = true;
+      return;
+    }
+    w->op_.run(w->args_);
+  }
+
+  static void Complete(napi_env env, napi_status status, void* data) {
+    std::unique_ptr<OpWork> w(static_cast<OpWork*>(data));
+    Napi::HandleScope scope(env);
+    napi_delete_async_work(env, w->work_);
+    if (status == napi_cancelled || w->cancelled_) {
+      napi_value global, ctor, message, error;
+      napi_get_global(env, &global);
+      napi_get_named_property(env, global, "DOMException", &ctor);
+      napi_create_string_utf8(env, "This operation was aborted", NAPI_AUTO_LENGTH, &message);
+      napi_value args[2] = {message, Napi::String::New(env, "AbortError")};
+      if (napi_new_instance(env, ctor, 2, args, &error) != napi_ok) {
+        napi_get_and_clear_last_exception(env, &error);
+      }
+      napi_reject_deferred(env, w->deferred_, error);
+      return;
+    }
+    for (State& st : w->states_) std::copy(st.copy.begin(), st.copy.end(), st.target);
+    napi_resolve_deferred(env, w->deferred_, Napi::Env(env).Undefined());
+  }
+
+  napi_env env_;
+  const OpEntry& op_;
+  Args args_;
+  std::vector<Napi::Reference<Napi::Value>> refs_;
+  std::vector<State> states_;
+  volatile int32_t* cancel_ = nullptr;
+  bool cancelled_ = false;
+  napi_deferred deferred_ = nullptr;
+  napi_async_work work_ = nullptr;
+};
 
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
   for (const OpEntry& op : kOps) {
-    exports.Set(op.name, Napi::Function::New(env, CallOp, op.name, const_cast<OpEntry*>(&op)));
+    void* data = const_cast<OpEntry*>(&op);
+    exports.Set(op.name, Napi::Function::New(env, CallOp, op.name, data));
+    const std::string async_name = std::string(op.name) + "Async";
+    exports.Set(async_name, Napi::Function::New(env, OpWork::Start, async_name, data));
   }
 }
 
