@@ -143,6 +143,10 @@ export abstract class BatchNormBase extends RunningStatsModule {
       );
     }
     const counting = this.training && this.trackRunningStats;
+    const tracked = this.numBatchesTracked;
+    if (!Number.isSafeInteger(tracked) || tracked < 0) {
+      throw invalid('range', 'numBatchesTracked', 'a non-negative integer', tracked);
+    }
     const factor =
       counting && this.momentum === null ? 1 / (this.numBatchesTracked + 1) : (this.momentum ?? 0);
     const opts: BatchNormOptions & AsyncOptions = {

@@ -1,3 +1,5 @@
+import { invalid, isFloat32Array, lengthOf, readShape } from './validate';
+
 /**
  * A dense float32 tensor: `data` holds `prod(shape)` values in row-major order.
  *
@@ -9,10 +11,16 @@ export interface Tensor {
   shape: readonly number[];
 }
 
-/** Number of elements of a shape (1 for the scalar shape `[]`). */
+/**
+ * Number of elements of a shape (1 for the scalar shape `[]`); the shape is checked as the ops
+ * check shapes.
+ *
+ * @example
+ * numel([2, 3, 4]); // 24
+ */
 export function numel(shape: readonly number[]): number {
   let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  for (const d of readShape('shape', shape)) n *= d;
   return n;
 }
 
@@ -23,8 +31,29 @@ export function numel(shape: readonly number[]): number {
  * const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
  */
 export function tensor(values: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
-  const data = values instanceof Float32Array ? values : Float32Array.from(values);
-  return { data, shape: [...shape] };
+  const dims = readShape('shape', shape);
+  let data: Float32Array;
+  if (isFloat32Array(values)) {
+    data = values;
+  } else if (Array.isArray(values) || ArrayBuffer.isView(values)) {
+    if (values instanceof DataView) {
+      throw invalid('type', 'values', 'a Float32Array or an array of numbers', values);
+    }
+    data = Float32Array.from(values as ArrayLike<number>);
+  } else {
+    throw invalid('type', 'values', 'a Float32Array or an array of numbers', values);
+  }
+  let n = 1;
+  for (const d of dims) n *= d;
+  if (lengthOf(data) !== n) {
+    throw invalid(
+      'range',
+      'values',
+      `${n} values (the product of shape [${dims.join(', ')}])`,
+      values,
+    );
+  }
+  return { data, shape: dims };
 }
 
 // Small outputs are carved from a shared slab, as Node's Buffer.allocUnsafe does: creating an

@@ -98,16 +98,20 @@ export function readShape(argument: string, shape: unknown): number[] {
 /** A shape (already copied): non-negative integer dimensions, product at most 2^53. */
 export function checkShape(argument: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw invalid('type', argument, 'an array of dimensions', shape);
-  let n = 1;
+  // The product of the non-zero dimensions is bounded too: a zero anywhere makes the tensor
+  // empty, but the kernels still see the other products (rows, channels) as sizes.
+  let nonZero = 1;
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i];
     if (typeof d !== 'number') throw invalid('type', argument, 'an array of numbers', shape);
     if (!Number.isInteger(d) || d < 0) {
       throw invalid('range', argument, 'non-negative integer dimensions', shape);
     }
-    n *= d;
+    if (d > 0) nonZero *= d;
   }
-  if (n > MAX_ELEMENTS) throw invalid('range', argument, 'at most 2^53 elements', shape);
+  if (nonZero > MAX_ELEMENTS) {
+    throw invalid('range', argument, 'at most 2^53 elements (non-zero dimensions)', shape);
+  }
   return shape as number[];
 }
 
