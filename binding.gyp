@@ -8,14 +8,16 @@
         "<!@(node -p \"require('./native/sources.js').join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O3"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd"],
       "conditions": [
+        # -z nodelete: the addon stays loaded once loaded. A worker thread that loaded it and
+        # exits would otherwise unload it (and libgomp) under OpenMP threads that live on.
         ["OS=='linux' and '<!(node native/detect-openmp.js)'=='1'", {
           "cflags_cc": ["-fopenmp"],
-          "ldflags": ["-fopenmp"]
+          "ldflags": ["-fopenmp", "-Wl,-z,nodelete"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -42,13 +42,19 @@ function load(log) {
   }
 }
 
+// The single-operator models, by op (descriptor name): the file for a case, or null where no
+// model covers it (layouts, modes or ops without a model).
+const MODELS = {
+  layerNorm: (c) => `layer_norm_${c.shape[c.shape.length - 1]}.onnx`,
+  batchNorm: (c) =>
+    !c.training && c.layout === 'channels_first' && c.shape.length === 4
+      ? `batch_norm_${c.shape[1]}.onnx`
+      : null,
+};
+
 // Model file for a case, or null when no model covers it.
 function modelFor(c) {
-  let file = null;
-  if (c.op === 'layerNorm') file = `layer_norm_${c.shape[c.shape.length - 1]}.onnx`;
-  else if (c.op === 'batchNorm' && !c.training && c.layout === 'channels_first' && c.shape.length === 4) {
-    file = `batch_norm_${c.shape[1]}.onnx`;
-  }
+  const file = MODELS[c.op] ? MODELS[c.op](c) : null;
   if (!file) return null;
   const full = path.join(ONNX_DIR, file);
   return fs.existsSync(full) ? full : null;

@@ -4,8 +4,12 @@
 // normkit benchmark: `npm run bench` (node bench/run.js). Times normkit's native backend, its
 // TypeScript reference, a plain hand-written JS loop, onnxruntime-node and (with --torch)
 // PyTorch on the cases in cases.js, at 1 thread and at all cores, against the copy baseline
-// y = a * x + b on the same bytes and threads. Prints a table and writes JSON and an SVG chart
-// under bench/results/. See bench/README.md.
+// y = a * x + b on the same bytes and threads; the fused residual ops also against the unfused
+// pair (add, then the norm). Prints a table and writes JSON and an SVG chart under
+// bench/results/. See bench/README.md.
+//
+// Nothing here knows an op: a case names its op (a descriptor name) and builds its arguments
+// (cases.js), and every implementation is called as `impl[op](...args)`.
 
 const fs = require('fs');
 const os = require('os');
@@ -23,7 +27,12 @@ const REPO_ROOT = path.resolve(BENCH_DIR, '..');
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 const PEERS = ['plain', 'onnxruntime', 'torch'];
 const SINGLE_THREADED = ['reference', 'plain'];
-const IMPLS = ['normkit', 'reference', 'plain', 'onnxruntime', 'torch'];
+const IMPLS = ['normkit', 'unfused', 'reference', 'plain', 'onnxruntime', 'torch'];
+// Print order of a case's rows.
+const ORDER = ['copy', 'normkit', 'normkit+out', 'unfused', 'norm-only'];
+// The native add the unfused pair would need moves 3 streams (2 reads, 1 write) where the copy
+// baseline moves 2: the estimate of a native pair is norm-only + 1.5 x copy.
+const NATIVE_ADD_COPIES = 1.5;
 const MISMATCH_TOL = 1e-3;
 const BUSY_FLAG = 0.05; // flag rows where other processes used >= 5% of the machine
 
@@ -33,7 +42,8 @@ const USAGE = `Usage: node bench/run.js [options]
   --threads LIST     thread counts, e.g. 1,2 (default: 1 and os.availableParallelism())
   --filter TEXT      only cases whose id or name contains TEXT (case-insensitive);
                      comma-separated for several, e.g. --filter ln-,latency
-  --impl LIST        only these implementations (normkit,reference,plain,onnxruntime,torch)
+  --impl LIST        only these implementations (normkit,unfused,reference,plain,onnxruntime,
+                     torch; unfused brings norm-only)
   --torch            add PyTorch (python3 + torch, optional) as a peer
   --json PATH        write the JSON report to PATH (and the SVG beside it) instead of
                      bench/results/latest.json, latest.svg and a timestamped copy
@@ -121,20 +131,48 @@ function fillUniform(arr, lo, hi, seed) {
 
 const numel = (shape) => shape.reduce((a, b) => a * b, 1);
 
+// The data a case's `args` builds from: its input tensors, preallocated outputs and parameters
+// of `c.params` values. `bytes` is what the op moves (c.streams arrays of the input's size);
+// the copy baseline moves 2.
 function makeData(c) {
   const n = numel(c.shape);
-  const p = c.op === 'layerNorm' ? c.shape[c.shape.length - 1] : c.shape[1];
-  return {
+  const p = c.params;
+  const x = fillUniform(new Float32Array(n), -2, 3, 12345);
+  const d = {
     n,
-    p,
-    x: fillUniform(new Float32Array(n), -2, 3, 12345),
+    x,
+    input: { data: x, shape: c.shape },
     out: new Float32Array(n),
     weight: fillUniform(new Float32Array(p), 0.5, 1.5, 7),
     bias: fillUniform(new Float32Array(p), -0.5, 0.5, 11),
     runningMean: fillUniform(new Float32Array(p), -0.5, 0.5, 13),
     runningVar: fillUniform(new Float32Array(p), 0.5, 2, 17),
-    bytes: 2 * n * 4,
+    bytes: c.streams * n * 4,
+    copyBytes: 2 * n * 4,
   };
+  if (c.inputs > 1) {
+    d.residual = { data: fillUniform(new Float32Array(n), -1, 1, 54321), shape: c.shape };
+    d.sumOut = new Float32Array(n);
+    d.sum = { data: d.sumOut, shape: c.shape };
+  }
+  return d;
+}
+
+// The arrays of a result to check: a tensor's data, or a fused op's { output, sum }.
+function resultArrays(r) {
+  if (!r) return null;
+  if (r instanceof Float32Array) return { output: r };
+  if (r.output && r.output.data instanceof Float32Array) {
+    return { output: r.output.data, sum: r.sum && r.sum.data };
+  }
+  if (r.data instanceof Float32Array) return { output: r.data };
+  return null;
+}
+
+function resultError(got, want) {
+  let m = maxAbsDiff(got.output, want.output);
+  if (got.sum && want.sum) m = Math.max(m, maxAbsDiff(got.sum, want.sum));
+  return m;
 }
 
 function maxAbsDiff(a, b) {
@@ -183,47 +221,52 @@ function cpuMonitor() {
 
 // Each implementation for a case: { impl, async?, fn(k) running k calls, output() -> the
 // last result (for the correctness check) or null, release?() }.
-function normkitCall(api, c, d, { withOut }) {
-  const t = { data: d.x, shape: c.shape };
-  if (c.op === 'layerNorm') {
-    const opts = { weight: d.weight, bias: d.bias, eps: 1e-5 };
-    if (withOut) opts.out = d.out;
-    const ns = [c.shape[c.shape.length - 1]];
-    return () => api.layerNorm(t, ns, opts);
+
+// One call of op `op` of `api` (normkit, normkit.reference or plain.ops) with the arguments the
+// case builds, built once per implementation. The call is spelled out per argument count so
+// that the latency cases time the call, not a spread.
+function opCall(api, op, args) {
+  const f = api[op];
+  if (typeof f !== 'function') throw new Error(`no function ${op}`);
+  const [a, b, c, d] = args;
+  switch (args.length) {
+    case 1:
+      return () => f(a);
+    case 2:
+      return () => f(a, b);
+    case 3:
+      return () => f(a, b, c);
+    case 4:
+      return () => f(a, b, c, d);
+    default:
+      return () => f(...args);
   }
-  const opts = {
-    runningMean: d.runningMean.slice(),
-    runningVar: d.runningVar.slice(),
-    weight: d.weight,
-    bias: d.bias,
-    training: Boolean(c.training),
-    momentum: 0.1,
-    eps: 1e-5,
-    layout: c.layout,
-  };
-  if (withOut) opts.out = d.out;
-  return () => api.batchNorm(t, opts);
 }
 
-function plainCall(c, d, { withOut }) {
-  const out = withOut ? d.out : undefined;
-  if (c.op === 'layerNorm') {
-    const cols = c.shape[c.shape.length - 1];
-    const rows = d.n / cols;
-    return () => plain.layerNorm(d.x, rows, cols, d.weight, d.bias, 1e-5, out);
-  }
-  const opts = {
-    runningMean: d.runningMean.slice(),
-    runningVar: d.runningVar.slice(),
-    weight: d.weight,
-    bias: d.bias,
-    training: Boolean(c.training),
-    momentum: 0.1,
-    eps: 1e-5,
-    channelsLast: c.layout === 'channels_last',
-    out,
+// Arrays the call updates (running statistics) are copied with `fresh`, so that each
+// implementation starts from the same state.
+const argOptions = (withOut) => ({ withOut, fresh: (a) => a.slice() });
+
+function caseCall(api, c, d, { withOut }) {
+  return opCall(api, c.op, c.args(d, argOptions(withOut)));
+}
+
+// The unfused pair of a fused residual op: `sum = input + residual` with a plain JS loop into
+// the preallocated sum (what a user has without the fused op), then the norm on normkit.
+function pairCall(nk, c, d) {
+  const norm = opCall(nk, c.pair.op, c.pair.args(d, argOptions(true)));
+  const { x } = d;
+  const r = d.residual.data;
+  const sum = d.sumOut;
+  return () => {
+    plain.add(x, r, sum);
+    return { output: norm(), sum: d.sum };
   };
-  return () => plain.batchNorm(d.x, c.shape, opts);
+}
+
+// The norm of the pair alone, on the sum the pair left: what a native add would be added to.
+function normOnlyCall(nk, c, d) {
+  return opCall(nk, c.pair.op, c.pair.args(d, argOptions(true)));
 }
 
 // Wraps one call into fn(k) that keeps the last result for the check.
@@ -236,7 +279,7 @@ function syncImpl(impl, call) {
       for (let i = 0; i < k; i++) r = call();
       last = r;
     },
-    output: () => (last && last.data instanceof Float32Array ? last.data : last),
+    output: () => resultArrays(last),
   };
 }
 
@@ -337,6 +380,7 @@ function runTorch(python, cases, threads, sampling) {
       layout: c.layout,
       training: c.training,
       kind: c.kind,
+      peer: c.peer,
     })),
     threads,
     opts: sampling,
@@ -381,6 +425,15 @@ function analyze(cases, results, threads, allCores) {
     const one = find(r.case, r.impl, 1);
     if (one && r.threads > 1 && !r.reused) r.scaling = one.median / r.median;
     r.large = c.large;
+    // Fused residual ops: speed relative to the unfused pair (JS add + normkit norm), and to an
+    // estimate of a native pair (the norm alone + a native add at the copy loop's bandwidth).
+    const pair = c.pair && r.impl === 'normkit' && find(r.case, 'unfused', r.threads);
+    if (pair) r.pairRatio = pair.median / r.median;
+    const normOnly = c.pair && r.impl === 'normkit' && find(r.case, 'norm-only', r.threads);
+    if (normOnly && copy) {
+      r.nativePairEstimate = normOnly.median + NATIVE_ADD_COPIES * copy.median;
+      r.nativePairRatio = r.nativePairEstimate / r.median;
+    }
   }
 
   // Targets: the normkit row at all cores.
@@ -389,11 +442,12 @@ function analyze(cases, results, threads, allCores) {
     const r = find(c.id, 'normkit', allCores);
     for (const t of c.targets) {
       const entry = { case: c.id, name: c.name, type: t.type, threads: allCores, pass: null };
-      entry.limit = t.type === 'copyRatio' ? t.min : t.max;
+      entry.limit = t.min !== undefined ? t.min : t.max;
       entry.text = {
         copyRatio: `GB/s >= ${t.min} x copy`,
         copyTime: `time <= ${t.max} x copy`,
         latencyUs: `<= ${t.max} µs/call`,
+        pairRatio: `>= ${t.min} x unfused pair`,
       }[t.type];
       targets.push(entry);
       if (!r) continue;
@@ -406,10 +460,15 @@ function analyze(cases, results, threads, allCores) {
       } else if (t.type === 'latencyUs') {
         entry.value = r.median * 1e6;
         entry.pass = entry.value <= t.max;
+      } else if (t.type === 'pairRatio') {
+        entry.value = r.pairRatio;
+        entry.pass = r.pairRatio >= t.min;
+        if (Number.isFinite(r.nativePairRatio)) entry.nativePairRatio = r.nativePairRatio;
       }
       if (!Number.isFinite(entry.value)) entry.pass = null;
       const copy = find(c.id, 'copy', allCores);
-      entry.busy = isBusy(r) || isBusy(copy);
+      const pair = t.type === 'pairRatio' ? find(c.id, 'unfused', allCores) : null;
+      entry.busy = isBusy(r) || isBusy(copy) || isBusy(pair);
       r.target = entry;
     }
     if (c.large && allCores > 1) {
@@ -446,6 +505,13 @@ const fmtGbps = (v) =>
   !Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3);
 const passText = (p) => (p === true ? 'PASS' : p === false ? 'FAIL' : 'n/a');
 
+function targetShort(t) {
+  if (t.type === 'latencyUs') return `<=${t.limit}µs`;
+  if (t.type === 'copyTime') return `t<=${t.limit}`;
+  if (t.type === 'pairRatio') return `pair>=${t.limit}`;
+  return `>=${t.limit}`;
+}
+
 function printTable(cases, results, threads) {
   const header = [
     'case',
@@ -459,13 +525,14 @@ function printTable(cases, results, threads) {
     'xcopy',
     't/copy',
     'xpeer',
+    'xpair',
     'scale',
     'target',
     'err',
     'busy',
   ];
   const rows = [];
-  const order = ['copy', 'normkit', 'normkit+out', 'reference', 'plain', 'onnxruntime', 'torch'];
+  const order = [...ORDER, 'reference', 'plain', 'onnxruntime', 'torch'];
   for (const c of cases) {
     for (const t of threads) {
       const rs = results
@@ -476,7 +543,7 @@ function printTable(cases, results, threads) {
         const targetCells = [];
         if (r.target)
           targetCells.push(
-            `${passText(r.target.pass)} ${r.target.type === 'latencyUs' ? '<=' + r.target.limit + 'µs' : (r.target.type === 'copyTime' ? 't<=' : '>=') + r.target.limit}`,
+            `${passText(r.target.pass)} ${targetShort(r.target)}`,
           );
         if (r.scalingTarget)
           targetCells.push(`${passText(r.scalingTarget.pass)} scale>=${r.scalingTarget.limit}`);
@@ -492,6 +559,7 @@ function printTable(cases, results, threads) {
           r.impl === 'copy' ? '1.00' : fmtNum(r.copyRatio),
           r.impl === 'copy' ? '1.00' : c.training ? fmtNum(r.copyTimeRatio) : '',
           fmtNum(r.vsBestPeer),
+          c.pair && r.impl === 'normkit' ? fmtNum(r.pairRatio) : '',
           fmtNum(r.scaling),
           targetCells.join(', '),
           Number.isFinite(r.maxAbsErr)
@@ -504,7 +572,7 @@ function printTable(cases, results, threads) {
     rows.push(null);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.filter(Boolean).map((r) => r[i].length)));
-  const left = new Set([0, 1, 12]);
+  const left = new Set([0, 1, 13]);
   const line = (cells) =>
     cells
       .map((cell, i) => (left.has(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
@@ -529,7 +597,10 @@ function printTargets(targets) {
           ? `${fmtNum(t.value, 3)} µs`
           : `${fmtNum(t.value)}x`;
     const busy = t.busy ? '  (machine busy: rerun)' : '';
-    console.log(`  ${passText(t.pass).padEnd(4)}  ${t.name.padEnd(34)} ${t.text.padEnd(28)} ${v}${busy}`);
+    const est = Number.isFinite(t.nativePairRatio)
+      ? `  (${fmtNum(t.nativePairRatio)}x an estimated native pair)`
+      : '';
+    console.log(`  ${passText(t.pass).padEnd(4)}  ${t.name.padEnd(34)} ${t.text.padEnd(28)} ${v}${est}${busy}`);
   }
   const pass = targets.filter((t) => t.pass === true).length;
   const failed = targets.filter((t) => t.pass === false).length;
@@ -579,6 +650,7 @@ async function benchCase(c, ctx) {
   const latency = c.kind === 'latency';
   const record = (impl, t, stats, extra = {}) => {
     const r = { case: c.id, impl, threads: t, ...stats, bytes: d.bytes, ...extra };
+    if (impl === 'copy' || impl === 'norm-only') r.bytes = d.copyBytes;
     results.push(r);
     const unit =
       c.kind === 'latency'
@@ -591,12 +663,8 @@ async function benchCase(c, ctx) {
   // Expected output (reference, else plain) for the correctness column.
   let expected = null;
   try {
-    const call =
-      nk && nk.reference
-        ? normkitCall(nk.reference, c, d, { withOut: false })
-        : plainCall(c, d, { withOut: false });
-    const r = call();
-    expected = r && r.data instanceof Float32Array ? r.data : r;
+    const api = nk && nk.reference ? nk.reference : plain.ops;
+    expected = resultArrays(caseCall(api, c, d, { withOut: false })());
   } catch (err) {
     notes.push(`${c.name}: expected output failed: ${err.message}`);
   }
@@ -605,17 +673,23 @@ async function benchCase(c, ctx) {
     setThreads(t);
     const impls = [copyImpl(native, d)];
     if (nativeOk && wanted('normkit')) {
-      impls.push(syncImpl('normkit', normkitCall(nk, c, d, { withOut: !latency })));
-      if (latency) impls.push(syncImpl('normkit+out', normkitCall(nk, c, d, { withOut: true })));
+      impls.push(syncImpl('normkit', caseCall(nk, c, d, { withOut: !latency })));
+      if (latency) impls.push(syncImpl('normkit+out', caseCall(nk, c, d, { withOut: true })));
+    }
+    if (nativeOk && c.pair && wanted('unfused')) {
+      impls.push(syncImpl('unfused', pairCall(nk, c, d)));
+      // After the pair, which leaves the sum in d.sumOut for the norm to read.
+      impls.push({ ...syncImpl('norm-only', normOnlyCall(nk, c, d)), noCheck: true });
     }
     if (nk && nk.reference && wanted('reference')) {
       impls.push({
-        ...syncImpl('reference', normkitCall(nk.reference, c, d, { withOut: !latency })),
+        ...syncImpl('reference', caseCall(nk.reference, c, d, { withOut: !latency })),
         slow: true,
       });
     }
-    if (wanted('plain')) {
-      impls.push({ ...syncImpl('plain', plainCall(c, d, { withOut: !latency })), slow: true });
+    if (wanted('plain') && typeof plain.ops[c.op] === 'function') {
+      const call = caseCall(plain.ops, c, d, { withOut: !latency });
+      impls.push({ ...syncImpl('plain', call), slow: true });
     }
     if (ortMod && ortPeer.modelFor(c)) impls.push({ lazy: 'onnxruntime' });
     // The copy baseline again after the others: the faster of the two runs is kept, so a
@@ -642,8 +716,8 @@ async function benchCase(c, ctx) {
         const otherLoad = contention();
         if (otherLoad !== null) extra.otherLoad = otherLoad;
         if (impl.copyKind) extra.copyKind = impl.copyKind;
-        const out = impl.output();
-        if (out && expected) extra.maxAbsErr = maxAbsDiff(out, expected);
+        const out = impl.noCheck ? null : impl.output();
+        if (out && expected) extra.maxAbsErr = resultError(out, expected);
         if (impl.again) mergeCopy(results, c.id, t, stats, extra);
         else record(name, t, stats, extra);
         if (SINGLE_THREADED.includes(name)) jsCache.set(key, { ...stats, ...extra });
@@ -748,7 +822,7 @@ async function main() {
     } else {
       for (const r of sub.results) {
         const c = cases.find((x) => x.id === r.case);
-        results.push({ ...r, impl: 'torch', bytes: 2 * numel(c.shape) * 4 });
+        results.push({ ...r, impl: 'torch', bytes: c.streams * numel(c.shape) * 4 });
       }
     }
   }
@@ -763,6 +837,7 @@ async function main() {
     'median/min/max: per call (µs/call for latency cases). GB/s: (input + output bytes) / median. ' +
       'xcopy: GB/s / copy GB/s at the same threads. t/copy: time / copy time (BN training). ' +
       'xpeer: speed vs the fastest of plain/onnxruntime/torch (>1 is faster). ' +
+      'xpair: fused residual ops, speed vs the unfused pair (JS add + normkit norm). ' +
       `scale: 1-thread time / this time. err: max |out - reference| (! above ${MISMATCH_TOL}). ` +
       '* reps: single-threaded JS measured once and reused. ' +
       'busy: CPU share other processes used while the row ran (shown from 5%).',

@@ -7,12 +7,14 @@
 const COLORS = {
   normkit: '#1f77b4',
   'normkit+out': '#6baed6',
+  unfused: '#17becf',
+  'norm-only': '#9edae5',
   reference: '#ff7f0e',
   plain: '#2ca02c',
   onnxruntime: '#d62728',
   torch: '#9467bd',
 };
-const FALLBACK_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const FALLBACK_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
@@ -127,7 +129,7 @@ function legend(x, y, impls, colorOf, extra) {
 // report: the JSON object run.js writes (machine, threads, cases, results).
 function renderSvg(report) {
   const { cases, results, threads, machine } = report;
-  const implOrder = ['normkit', 'normkit+out', 'reference', 'plain', 'onnxruntime', 'torch'];
+  const implOrder = ['normkit', 'normkit+out', 'unfused', 'norm-only', 'reference', 'plain', 'onnxruntime', 'torch'];
   const implsSeen = [...new Set(results.filter((r) => r.impl !== 'copy').map((r) => r.impl))];
   const impls = [
     ...implOrder.filter((i) => implsSeen.includes(i)),

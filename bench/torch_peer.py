@@ -1,8 +1,10 @@
 """PyTorch peer for the normkit bench (optional; driven by `node bench/run.js --torch`).
 
 Reads a JSON spec on stdin: {"cases": [...], "threads": [...], "opts": {...}} with the same
-case list and sampling options as run.js, times torch.nn.functional.layer_norm / batch_norm
-on each case at each thread count (torch.set_num_threads), and prints one JSON object on
+case list and sampling options as run.js, times what a PyTorch user calls for each case's op
+(BUILDERS: torch.nn.functional.layer_norm, batch_norm, group_norm, instance_norm, the RMSNorm
+formula, and torch.add followed by the norm for the fused residual ops) at each thread count
+(torch.set_num_threads), and prints one JSON object on
 stdout: {"version": ..., "results": [{"case", "threads", "median", "min", "max", "reps",
 "calls"}]}. Times are seconds per call.
 """
@@ -68,24 +70,99 @@ def measure(fn, opts, latency):
     return summarize(samples, calls)
 
 
-def make_call(torch, F, case):
-    shape = case["shape"]
-    gen = torch.Generator().manual_seed(1234)
-    x = torch.randn(*shape, generator=gen, dtype=torch.float32)
-    if case["op"] == "layerNorm":
-        h = shape[-1]
-        w = torch.randn(h, generator=gen)
-        b = torch.randn(h, generator=gen)
-        return lambda: F.layer_norm(x, (h,), w, b, 1e-5)
-    c = shape[1]
-    if case.get("layout") == "channels_last" and len(shape) == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
+# What a PyTorch 1.13 user writes for each op, keyed by the case's op (the normkit descriptor
+# name). A norm builder takes (torch, F, case, gen), makes the parameters from gen, and returns
+# the norm as a function of its input tensor.
+
+
+def layer_norm(torch, F, case, gen):
+    h = case["shape"][-1]
+    w = torch.randn(h, generator=gen)
+    b = torch.randn(h, generator=gen)
+    return lambda x: F.layer_norm(x, (h,), w, b, 1e-5)
+
+
+def batch_norm(torch, F, case, gen):
+    c = case["shape"][1]
     w = torch.randn(c, generator=gen)
     b = torch.randn(c, generator=gen)
     rm = torch.zeros(c)
     rv = torch.ones(c)
     training = bool(case.get("training"))
-    return lambda: F.batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5)
+    return lambda x: F.batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5)
+
+
+def rms_norm(torch, F, case, gen):
+    # torch 1.13 has no F.rms_norm (2.4+): the formula users write, with its default eps.
+    w = torch.randn(case["shape"][-1], generator=gen)
+    eps = torch.finfo(torch.float32).eps
+    return lambda x: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def group_norm(torch, F, case, gen):
+    c = case["shape"][1]
+    w = torch.randn(c, generator=gen)
+    b = torch.randn(c, generator=gen)
+    groups = case["peer"]["groups"]
+    return lambda x: F.group_norm(x, groups, w, b, 1e-5)
+
+
+def instance_norm(torch, F, case, gen):
+    c = case["shape"][1]
+    w = torch.randn(c, generator=gen)
+    b = torch.randn(c, generator=gen)
+    return lambda x: F.instance_norm(x, None, None, w, b, True, 0.1, 1e-5)
+
+
+def on_input(norm_of):
+    """The norm of the case's input."""
+
+    def build(torch, F, case, x, gen):
+        norm = norm_of(torch, F, case, gen)
+        return lambda: norm(x)
+
+    return build
+
+
+def add_then(norm_of):
+    """The unfused pair of a fused residual op: torch.add into a preallocated sum, then the norm."""
+
+    def build(torch, F, case, x, gen):
+        norm = norm_of(torch, F, case, gen)
+        r = torch.randn(*case["shape"], generator=gen, dtype=torch.float32)
+        s = torch.empty_like(x)
+
+        def call():
+            torch.add(x, r, out=s)
+            return norm(s), s
+
+        return call
+
+    return build
+
+
+BUILDERS = {
+    "layerNorm": on_input(layer_norm),
+    "batchNorm": on_input(batch_norm),
+    "rmsNorm": on_input(rms_norm),
+    "groupNorm": on_input(group_norm),
+    "instanceNorm": on_input(instance_norm),
+    "addLayerNorm": add_then(layer_norm),
+    "addRmsNorm": add_then(rms_norm),
+}
+
+
+def make_call(torch, F, case):
+    """A call for the case, or None where no builder covers its op."""
+    build = BUILDERS.get(case["op"])
+    if build is None:
+        return None
+    shape = case["shape"]
+    gen = torch.Generator().manual_seed(1234)
+    x = torch.randn(*shape, generator=gen, dtype=torch.float32)
+    if case.get("layout") == "channels_last" and len(shape) == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return build(torch, F, case, x, gen)
 
 
 def main():
@@ -101,6 +178,9 @@ def main():
     with torch.inference_mode():
         for case in spec["cases"]:
             call = make_call(torch, F, case)
+            if call is None:
+                print("torch %s: no peer for op %s" % (case["id"], case["op"]), file=sys.stderr)
+                continue
             latency = case["kind"] == "latency"
 
             def fn(k, call=call):

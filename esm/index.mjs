@@ -37,6 +37,7 @@ export const {
   instanceNormAsync,
   layerNorm,
   layerNormAsync,
+  maxThreads,
   native,
   numel,
   reference,

@@ -1,5 +1,6 @@
 // npm start: the two worked examples of the README on the active backend (native where the addon
-// is built), with what each op computes and its output, checked against the reference backend.
+// is built), with what each op computes and its output, checked against the reference backend;
+// then one line for each of the other ops.
 'use strict';
 const normkit = require('normkit');
 const { tensor, layerNorm, describeLayerNorm, batchNorm, describeBatchNorm, reference } = normkit;
@@ -79,4 +80,36 @@ console.log(
     maxDiff(runningVar, refVar),
   );
   compare(diff);
+}
+
+// The other ops on a (2, 3, 4) input, one line each: what each computes, checked against the
+// reference. Each has its own example: examples/rms-norm.js, group-norm.js, instance-norm.js,
+// add-norm.js.
+{
+  const shape = [2, 3, 4];
+  const x = tensor(
+    Array.from({ length: 24 }, (_, i) => (i * 7) % 11),
+    shape,
+  );
+  const residual = tensor(
+    Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+    shape,
+  );
+  const ops = [
+    ['rmsNorm', [x, [4]], normkit.describeRmsNorm(shape, [4])],
+    ['groupNorm', [x, 1], normkit.describeGroupNorm(shape, 1)], // one group of all 3 channels
+    ['instanceNorm', [x], normkit.describeInstanceNorm(shape)],
+    ['addLayerNorm', [x, residual, [4]], normkit.describeAddLayerNorm(shape, [4])],
+    ['addRmsNorm', [x, residual, [4]], normkit.describeAddRmsNorm(shape, [4])],
+  ];
+  console.log('\nThe other ops on an input (2, 3, 4):');
+  for (const [name, args, d] of ops) {
+    const what = `${d.statistics} statistics of ${d.valuesPerStatistic} values`;
+    const output = (r) => r.output?.data ?? r.data;
+    const diff = maxDiff(output(normkit[name](...args)), output(reference[name](...args)));
+    const check =
+      normkit.backend === 'js' ? '' : `; max |native - reference| = ${diff.toExponential(1)}`;
+    console.log(`  ${name.padEnd(13)} ${what}${check}`);
+  }
+  console.log('  (examples/rms-norm.js, group-norm.js, instance-norm.js, add-norm.js)');
 }

@@ -1,11 +1,12 @@
 // normkit from an ES module: named imports, or the default export with everything on it.
-import normkit, { tensor, layerNorm, BatchNorm2d, backend, native } from 'normkit';
+import normkit, { tensor, layerNorm, rmsNorm, BatchNorm2d, backend, native } from 'normkit';
 
 console.log(`backend ${backend}, SIMD path ${native?.simdPath() ?? 'none'}`);
 
 const x = tensor([1, 2, 3, 4, 2, 4, 6, 8], [2, 4]);
 const y = layerNorm(x, [4]);
 console.log(Array.from(y.data, (v) => v.toFixed(4)).join(' '));
+console.log(Array.from(rmsNorm(x, 4).data, (v) => v.toFixed(4)).join(' '));
 
 const bn = new BatchNorm2d(2);
 const input = tensor(

@@ -122,10 +122,23 @@ export abstract class BatchNormBase extends RunningStatsModule {
     options?: { out?: Float32Array } & AsyncOptions,
   ): Promise<Tensor> {
     const [x, opts, counting] = this.prepare(input, options, true);
-    const result = await batchNormAsync(x, opts);
-    if (counting) this.numBatchesTracked += 1;
-    return result;
+    if (!counting) return batchNormAsync(x, opts);
+    // Training calls that count run one after another, each with the factor and statistics the
+    // previous one left (the cumulative average depends on numBatchesTracked): concurrent
+    // forwardAsync calls leave what the same forward calls in a row leave.
+    const run = async () => {
+      if (this.momentum === null) opts.momentum = 1 / (this.numBatchesTracked + 1);
+      const result = await batchNormAsync(x, opts);
+      this.numBatchesTracked += 1;
+      return result;
+    };
+    const next = this.pending.then(run, run);
+    this.pending = next.catch(() => undefined);
+    return next;
   }
+
+  /** The last counting forwardAsync in flight (settled, never rejecting). */
+  private pending: Promise<unknown> = Promise.resolve();
 
   private prepare(
     input: unknown,

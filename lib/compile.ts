@@ -181,11 +181,18 @@ export function entrySource(d: OpDescriptor, async = false): string {
     L.push(`k.${d.kernel}(${list});`, `return ${result};`);
     return `return function ${d.name}${head}${L.join('\n  ')}\n};`;
   }
+  // The running statistics this call writes, for ordering against other calls writing them.
+  const written = d.args.flatMap((a, i) =>
+    a.role === 'state'
+      ? [`(a${i} !== null && a${m.index[a.writtenWhen!]} === true ? [a${i}] : [])`]
+      : [],
+  );
+  const states = written.length ? `[${written.map((w) => `...${w}`).join(', ')}]` : 'EMPTY';
   // Async: the same checks, synchronously (a bad argument rejects the promise with the same
   // error), then the kernel off the main thread.
   L.push(
     `const signal = H.checkSignal(o${keys.length - 1});`,
-    `return H.startAsync(k, ${J(d.kernel)}, signal, [${list}], ${result});`,
+    `return H.startAsync(k, ${J(d.kernel)}, signal, [${list}], ${result}, ${states});`,
   );
   const body = L.join('\n    ');
   return `return function ${d.name}Async${head}try {\n    ${body}\n  } catch (e) {\n    return Promise.reject(e);\n  }\n};`;

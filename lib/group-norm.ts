@@ -13,6 +13,7 @@ import {
   invalid,
   type Layout,
   readOptions,
+  readTensor,
 } from './validate';
 
 const run = compileOp(groupNormOp);
@@ -120,7 +121,7 @@ export class GroupNorm {
 
   /** Normalizes `input`; `out` as in {@link groupNorm}. */
   forward(input: Tensor, options?: { out?: Float32Array }): Tensor {
-    return groupNorm(input, this.numGroups, this.options(options, false));
+    return groupNorm(this.input(input), this.numGroups, this.options(options, false));
   }
 
   /**
@@ -131,10 +132,25 @@ export class GroupNorm {
    */
   forwardAsync(input: Tensor, options?: { out?: Float32Array } & AsyncOptions): Promise<Tensor> {
     try {
-      return groupNormAsync(input, this.numGroups, this.options(options, true));
+      return groupNormAsync(this.input(input), this.numGroups, this.options(options, true));
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** Reads `input` once; with parameters, its channel count must be `numChannels`. */
+  private input(input: unknown): Tensor {
+    const x = readTensor('input', input);
+    // With parameters the channel count must be numChannels; without, a multiple of numGroups
+    // (as PyTorch, which only needs the groups to divide it), named here on the module's input.
+    const c = x.shape[1];
+    if (x.shape.length >= 2 && (this.affine ? c !== this.numChannels : c % this.numGroups !== 0)) {
+      const want = this.affine
+        ? `${this.numChannels} channels (numChannels)`
+        : `a multiple of numGroups (${this.numGroups}) channels`;
+      throw invalid('range', 'input.shape[1]', want, c);
+    }
+    return { data: x.data, shape: x.shape };
   }
 
   /** The op's options for this module's state and the call's own options (read once). */

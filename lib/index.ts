@@ -15,7 +15,7 @@ export type { AsyncOptions } from './async';
 export type { RunningStatsModuleOptions, RunningStatsStateDict } from './running-stats';
 export { RunningStatsModule } from './running-stats';
 export { backend, addonError } from './native';
-export { setNumThreads, getNumThreads } from './threads';
+export { setNumThreads, getNumThreads, maxThreads } from './threads';
 
 type Ops = typeof OPS;
 /** The reference functions: each op's public function, by name, on the reference backend. */

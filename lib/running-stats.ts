@@ -135,8 +135,8 @@ export abstract class RunningStatsModule {
     if (this.trackRunningStats) {
       const n = values.num_batches_tracked;
       if (typeof n !== 'number') throw invalid('type', 'dict.num_batches_tracked', 'a number', n);
-      if (!Number.isInteger(n) || n < 0) {
-        throw invalid('range', 'dict.num_batches_tracked', 'a non-negative integer', n);
+      if (!Number.isSafeInteger(n) || n < 0) {
+        throw invalid('range', 'dict.num_batches_tracked', 'a non-negative safe integer', n);
       }
     }
     writeStateDict(values, this.targets());

@@ -4,15 +4,31 @@ import { addon } from './native';
 import { checkPositiveInteger, invalid } from './validate';
 
 /**
- * Sets how many threads a native kernel call may use (OpenMP). Calls too small to gain from
- * threads still run on one.
+ * The largest budget accepted: 4 times the hardware threads. More compute threads than cores
+ * only slow a memory-bound kernel down, and a budget the machine cannot start threads for would
+ * end the process inside the OpenMP runtime, where no `try` can catch it.
+ *
+ * @example
+ * setNumThreads(maxThreads()); // the most normkit accepts
+ */
+export function maxThreads(): number {
+  return 4 * (addon ? addon.hardwareThreads() : 1);
+}
+
+/**
+ * Sets the process-wide budget of compute threads: the threads native kernels run at once,
+ * across sync calls, concurrent async calls and worker threads (one budget for the process).
+ * Calls too small to gain from threads still run on one.
  *
  * @example
  * setNumThreads(1); // deterministic single-threaded timings
  */
 export function setNumThreads(threads: number): void {
   checkPositiveInteger('threads', threads);
-  if (threads > 4096) throw invalid('range', 'threads', 'at most 4096', threads);
+  const max = maxThreads();
+  if (threads > max) {
+    throw invalid('range', 'threads', `at most ${max} (4 times the hardware threads)`, threads);
+  }
   addon?.setNumThreads(threads);
 }
 
@@ -30,9 +46,9 @@ function applyEnvironment(): void {
   const v = process.env.NORMKIT_NUM_THREADS;
   if (v === undefined || v === '') return;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 4096) {
+  if (!Number.isInteger(n) || n < 1 || n > maxThreads()) {
     process.emitWarning(
-      `normkit: ignoring NORMKIT_NUM_THREADS=${v} (expected an integer 1 to 4096)`,
+      `normkit: ignoring NORMKIT_NUM_THREADS=${v} (expected an integer 1 to ${maxThreads()})`,
     );
     return;
   }

@@ -72,6 +72,11 @@ export function lengthOf(a: Float32Array): number {
   return TA_LENGTH.call(a);
 }
 
+/** A Float32Array's buffer, through the intrinsic getter. */
+export function bufferOf(a: Float32Array): ArrayBufferLike {
+  return TA_BUFFER.call(a);
+}
+
 /** Whether two Float32Arrays share any byte of one buffer. */
 export function overlaps(a: Float32Array, b: Float32Array): boolean {
   const la = TA_LENGTH.call(a);
@@ -234,7 +239,9 @@ export function checkBoolean(argument: string, v: unknown, fallback: boolean): b
 
 export function checkPositiveInteger(argument: string, v: unknown): number {
   if (typeof v !== 'number') throw invalid('type', argument, 'a positive integer', v);
-  if (!Number.isInteger(v) || v < 1) throw invalid('range', argument, 'a positive integer', v);
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw invalid('range', argument, 'a positive integer below 2^53', v);
+  }
   return v;
 }
 

@@ -24,12 +24,35 @@ inline int threads_for(int64_t work, int64_t grain) {
   return static_cast<int>(std::min<int64_t>(useful, get_num_threads()));
 }
 
-// Calls f(thread_index, begin, end) over [0, n) split into `threads` contiguous, near-equal
-// ranges. One thread runs inline: small calls never pay for a parallel region.
+// The process-wide compute-thread budget (set_num_threads), shared by every calling thread: the
+// main thread, the libuv pool's async work, and worker threads (the addon is loaded once per
+// process, so this state is too). A kernel call takes up to `want` threads from it, waiting until
+// at least one is free, and gives them back when done: concurrent async calls and workers never
+// run more compute threads than the budget, however many callers there are.
+int acquire_threads(int want);
+void release_threads(int threads);
+
+class ThreadLease {
+ public:
+  explicit ThreadLease(int want) : granted_(acquire_threads(want)) {}
+  ~ThreadLease() { release_threads(granted_); }
+  ThreadLease(const ThreadLease&) = delete;
+  ThreadLease& operator=(const ThreadLease&) = delete;
+  int granted() const { return granted_; }
+
+ private:
+  int granted_;
+};
+
+// Calls f(thread_index, begin, end) over [0, n) split into at most `threads` contiguous,
+// near-equal ranges, on as many threads as the budget grants. One thread runs inline: small
+// calls never pay for a parallel region.
 template <typename F>
 void parallel_for(int threads, int64_t n, F&& f) {
   if (n <= 0) return;
   threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  const ThreadLease lease(threads);
+  threads = lease.granted();
   if (threads == 1) {
     f(0, int64_t{0}, n);
     return;
@@ -48,5 +71,4 @@ void parallel_for(int threads, int64_t n, F&& f) {
   f(0, int64_t{0}, n);
 #endif
 }
-
 }  // namespace normkit

@@ -1,14 +1,28 @@
 // npm run lint's C++ step: fails when a native source differs from what clang-format (with the
-// checked-in .clang-format) would write. clang-format is a system tool, not an npm dependency
-// (Debian/Ubuntu: apt-get install clang-format), so without it this step says so and passes.
-// Set CLANG_FORMAT to use another binary, e.g. CLANG_FORMAT=clang-format-18.
+// checked-in .clang-format) would write. The binary is the project's own: the devDependency
+// clang-format-node, pinned to an exact version (clang-format 22.1.8), which ships a static
+// binary per platform, so every machine checks with the same formatter. A missing binary fails
+// the check (it never skips). CLANG_FORMAT=<path> checks with another binary instead.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const clangFormat = process.env.CLANG_FORMAT || 'clang-format';
+/** The pinned binary from clang-format-node, or the CLANG_FORMAT override. */
+function clangFormatBinary() {
+  if (process.env.CLANG_FORMAT) return process.env.CLANG_FORMAT;
+  try {
+    return require('clang-format-node').clangFormatPath;
+  } catch (e) {
+    console.error(
+      'check-clang-format: the clang-format-node devDependency is missing (run `npm ci`): ' +
+        (e instanceof Error ? e.message.split('\n')[0] : String(e)),
+    );
+    process.exit(1);
+  }
+}
+const clangFormat = clangFormatBinary();
 
 // The files `npm run format` formats: native/*.{cc,h}, native/*/*.{cc,h} and scripts/*.cc.
 function sources() {
@@ -27,8 +41,9 @@ function sources() {
 
 const version = spawnSync(clangFormat, ['--version'], { encoding: 'utf8' });
 if (version.error || version.status !== 0) {
-  console.log(`check-clang-format: ${clangFormat} not found; skipped the C++ format check.`);
-  process.exit(0);
+  const why = version.error ? version.error.message : `exit ${version.status}: ${version.stderr}`;
+  console.error(`check-clang-format: cannot run ${clangFormat} (${why.trim()}); failing the check.`);
+  process.exit(1);
 }
 
 const files = sources();

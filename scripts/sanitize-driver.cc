@@ -109,12 +109,18 @@ const Data kHardData[] = {Data::kOffset, Data::kHuge, Data::kNearMax, Data::kDen
 
 const char* data_name(Data d) {
   switch (d) {
-    case Data::kPlain: return "plain";
-    case Data::kOffset: return "offset 1e4 spread 1e-2";
-    case Data::kHuge: return "huge 1e19";
-    case Data::kNearMax: return "near float max";
-    case Data::kDenormal: return "denormal";
-    case Data::kConstant: return "constant";
+    case Data::kPlain:
+      return "plain";
+    case Data::kOffset:
+      return "offset 1e4 spread 1e-2";
+    case Data::kHuge:
+      return "huge 1e19";
+    case Data::kNearMax:
+      return "near float max";
+    case Data::kDenormal:
+      return "denormal";
+    case Data::kConstant:
+      return "constant";
   }
   return "?";
 }
@@ -130,12 +136,18 @@ Buffer<float> make_values(int64_t n, int seed, double offset, double spread) {
 
 Buffer<float> make_data(int64_t n, int seed, Data d) {
   switch (d) {
-    case Data::kPlain: return make_values(n, seed, 3.0, 1.0);
-    case Data::kOffset: return make_values(n, seed, 1e4, 1e-2);
-    case Data::kHuge: return make_values(n, seed, 0.0, 1e19);
-    case Data::kNearMax: return make_values(n, seed, 3e38, 1e36);
-    case Data::kDenormal: return make_values(n, seed, 0.0, 8e-39);
-    case Data::kConstant: return make_values(n, seed, 5.0, 0.0);
+    case Data::kPlain:
+      return make_values(n, seed, 3.0, 1.0);
+    case Data::kOffset:
+      return make_values(n, seed, 1e4, 1e-2);
+    case Data::kHuge:
+      return make_values(n, seed, 0.0, 1e19);
+    case Data::kNearMax:
+      return make_values(n, seed, 3e38, 1e36);
+    case Data::kDenormal:
+      return make_values(n, seed, 0.0, 8e-39);
+    case Data::kConstant:
+      return make_values(n, seed, 5.0, 0.0);
   }
   return make_values(n, seed, 3.0, 1.0);
 }
@@ -143,12 +155,18 @@ Buffer<float> make_data(int64_t n, int seed, Data d) {
 // A residual for the fused adds: small against the data so the sum keeps the data's kind.
 Buffer<float> make_residual(int64_t n, Data d) {
   switch (d) {
-    case Data::kHuge: return make_values(n, 31, 0.0, 1e17);
-    case Data::kNearMax: return make_values(n, 31, 0.0, 1e35);
-    case Data::kDenormal: return make_values(n, 31, 0.0, 1e-39);
-    case Data::kConstant: return make_values(n, 31, 0.0, 0.0);
-    case Data::kOffset: return make_values(n, 31, 0.0, 1e-3);
-    default: return make_values(n, 31, 0.5, 0.5);
+    case Data::kHuge:
+      return make_values(n, 31, 0.0, 1e17);
+    case Data::kNearMax:
+      return make_values(n, 31, 0.0, 1e35);
+    case Data::kDenormal:
+      return make_values(n, 31, 0.0, 1e-39);
+    case Data::kConstant:
+      return make_values(n, 31, 0.0, 0.0);
+    case Data::kOffset:
+      return make_values(n, 31, 0.0, 1e-3);
+    default:
+      return make_values(n, 31, 0.5, 0.5);
   }
 }
 
@@ -192,15 +210,16 @@ void check_output(const float* got, const std::vector<double>& want, const std::
 
 // Saved statistics (float32) against double ones; float-accurate is what the backward pass
 // needs (and what the AVX-512 path's float partial sums give).
-void check_stats(const Buffer<float>& got, const std::vector<double>& want, const std::string& where,
-                 const char* what, double rel_tol) {
+void check_stats(const Buffer<float>& got, const std::vector<double>& want,
+                 const std::string& where, const char* what, double rel_tol) {
   for (int64_t i = 0; i < got.size(); ++i) {
     const double tol = std::isfinite(want[i]) ? rel_tol * std::fabs(want[i]) : 0;
     check_value(got[i], want[i], where, what, i, std::max(tol, 1e-30), rel_tol);
   }
 }
 
-std::string describe(const char* op, std::initializer_list<int64_t> dims, const std::string& extra) {
+std::string describe(const char* op, std::initializer_list<int64_t> dims,
+                     const std::string& extra) {
   std::string s = op;
   s += "(";
   bool first = true;
@@ -233,8 +252,8 @@ struct Reference {
 };
 
 // LayerNorm (centre) or RMSNorm rows.
-Reference rows_reference(const float* x, int64_t rows, int64_t cols, const float* w,
-                         const float* b, bool centre) {
+Reference rows_reference(const float* x, int64_t rows, int64_t cols, const float* w, const float* b,
+                         bool centre) {
   Reference ref;
   ref.y.assign(static_cast<size_t>(rows * cols), 0.0);
   ref.mean.assign(static_cast<size_t>(rows), 0.0);
@@ -345,8 +364,7 @@ double largest_magnitude(const Buffer<float>& x) {
 void check_saved(const Buffer<float>& save_mean, const Buffer<float>& save_rstd,
                  const Reference& ref, double data_scale, const std::string& where) {
   for (int64_t i = 0; i < save_mean.size(); ++i) {
-    check_value(save_mean[i], ref.mean[i], where, " save_mean", i, 1e-6 * data_scale + 1e-30,
-                1e-6);
+    check_value(save_mean[i], ref.mean[i], where, " save_mean", i, 1e-6 * data_scale + 1e-30, 1e-6);
   }
   check_stats(save_rstd, ref.rstd, where, " save_rstd", 1e-5);
 }
@@ -357,10 +375,14 @@ enum class RowOp { kLayerNorm, kRmsNorm, kAddLayerNorm, kAddRmsNorm };
 
 const char* row_op_name(RowOp op) {
   switch (op) {
-    case RowOp::kLayerNorm: return "layer_norm_forward";
-    case RowOp::kRmsNorm: return "rms_norm_forward";
-    case RowOp::kAddLayerNorm: return "add_layer_norm_forward";
-    case RowOp::kAddRmsNorm: return "add_rms_norm_forward";
+    case RowOp::kLayerNorm:
+      return "layer_norm_forward";
+    case RowOp::kRmsNorm:
+      return "rms_norm_forward";
+    case RowOp::kAddLayerNorm:
+      return "add_layer_norm_forward";
+    case RowOp::kAddRmsNorm:
+      return "add_rms_norm_forward";
   }
   return "?";
 }
@@ -370,8 +392,16 @@ bool is_centred(RowOp op) { return op == RowOp::kLayerNorm || op == RowOp::kAddL
 
 // Which outputs share memory with which inputs: out = input is in place; the fused adds allow
 // sum_out = input or residual and out = input or residual (never out = sum_out).
-enum Alias { kSeparate, kOutInput, kSumInput, kSumResidual, kOutResidual, kSumInputOutResidual,
-             kSumResidualOutInput, kAliasCount };
+enum Alias {
+  kSeparate,
+  kOutInput,
+  kSumInput,
+  kSumResidual,
+  kOutResidual,
+  kSumInputOutResidual,
+  kSumResidualOutInput,
+  kAliasCount
+};
 
 struct RowCase {
   RowOp op;
@@ -381,6 +411,9 @@ struct RowCase {
   Data data;
   // Non-finite values planted in row 0: none, an infinity, a NaN.
   int plant = 0;
+  // Separate out and sum buffers both start this many floats into their allocations (-1: the
+  // usual rotation); equal leads give them one alignment, which lets the sum stream too.
+  int64_t lead = -1;
 };
 
 void run_rows(const RowCase& k) {
@@ -396,8 +429,10 @@ void run_rows(const RowCase& k) {
   const bool out_on_r = k.alias == kOutResidual || k.alias == kSumInputOutResidual;
   const bool sum_on_x = k.alias == kSumInput || k.alias == kSumInputOutResidual;
   const bool sum_on_r = k.alias == kSumResidual || k.alias == kSumResidualOutInput;
-  Buffer<float> out_separate(out_on_x || out_on_r ? 0 : n, next_lead(), next_trail());
-  Buffer<float> sum_separate(add && !sum_on_x && !sum_on_r ? n : 0, next_lead(), next_trail());
+  Buffer<float> out_separate(out_on_x || out_on_r ? 0 : n, k.lead >= 0 ? k.lead : next_lead(),
+                             next_trail());
+  Buffer<float> sum_separate(add && !sum_on_x && !sum_on_r ? n : 0,
+                             k.lead >= 0 ? k.lead : next_lead(), next_trail());
   float* out = out_on_x ? x.get() : out_on_r ? r.get() : out_separate.get();
   float* sum = sum_on_x ? x.get() : sum_on_r ? r.get() : sum_separate.get();
   Buffer<float> save_mean(k.stats && centre ? rows : 0), save_rstd(k.stats ? rows : 0);
@@ -413,8 +448,7 @@ void run_rows(const RowCase& k) {
       normkit::rms_norm_forward(x.get(), rows, cols, wp, kEps, out, sr);
       break;
     case RowOp::kAddLayerNorm:
-      normkit::add_layer_norm_forward(x.get(), r.get(), rows, cols, wp, bp, kEps, out, sum, sm,
-                                      sr);
+      normkit::add_layer_norm_forward(x.get(), r.get(), rows, cols, wp, bp, kEps, out, sum, sm, sr);
       break;
     case RowOp::kAddRmsNorm:
       normkit::add_rms_norm_forward(x.get(), r.get(), rows, cols, wp, kEps, out, sum, sr);
@@ -424,10 +458,10 @@ void run_rows(const RowCase& k) {
   Buffer<float> s0(x0);
   for (int64_t i = 0; add && i < n; ++i) s0[i] = x0[i] + r0[i];
   const Reference ref = rows_reference(s0.get(), rows, cols, wp, bp, centre);
-  const std::string where = describe(
-      row_op_name(k.op), {rows, cols},
-      flags_text("w=%d b=%d stats=%d alias=%d data=%s plant=%d", k.weight, k.bias, k.stats,
-                 k.alias, data_name(k.data), k.plant));
+  const std::string where =
+      describe(row_op_name(k.op), {rows, cols},
+               flags_text("w=%d b=%d stats=%d alias=%d data=%s plant=%d", k.weight, k.bias, k.stats,
+                          k.alias, data_name(k.data), k.plant));
   check_output(out, ref.y, where);
   if (k.data == Data::kConstant && centre) {
     for (int64_t i = 0; i < n; ++i) {
@@ -512,9 +546,12 @@ struct ChannelCase {
 
 const char* channel_op_name(ChannelOp op) {
   switch (op) {
-    case ChannelOp::kBatchNorm: return "batch_norm_forward";
-    case ChannelOp::kGroupNorm: return "group_norm_forward";
-    case ChannelOp::kInstanceNorm: return "instance_norm_forward";
+    case ChannelOp::kBatchNorm:
+      return "batch_norm_forward";
+    case ChannelOp::kGroupNorm:
+      return "group_norm_forward";
+    case ChannelOp::kInstanceNorm:
+      return "instance_norm_forward";
   }
   return "?";
 }
@@ -530,8 +567,7 @@ void run_channels(const ChannelCase& k) {
   const double scale = largest_magnitude(x0) > 0 ? largest_magnitude(x0) : 1.0;
   const bool constant = k.data == Data::kConstant;
   const Buffer<float> rm0 = make_values(c, 8, constant ? 5.0 : 0.0, constant ? 0.0 : scale * 0.1);
-  const Buffer<float> rv0 =
-      make_values(c, 9, 2.0 * scale * scale * 1e-2, scale * scale * 1e-2);
+  const Buffer<float> rv0 = make_values(c, 9, 2.0 * scale * scale * 1e-2, scale * scale * 1e-2);
   Buffer<float> x(x0, next_lead(), next_trail()), rm(rm0), rv(rv0);
   Buffer<float> y_separate(k.in_place ? 0 : n, next_lead(), next_trail());
   float* y = k.in_place ? x.get() : y_separate.get();
@@ -547,12 +583,12 @@ void run_channels(const ChannelCase& k) {
   float* sr = k.stats ? save_rstd.get() : nullptr;
   switch (k.op) {
     case ChannelOp::kBatchNorm:
-      normkit::batch_norm_forward(x.get(), s.batch, c, s.spatial, s.channels_last, wp, bp, rmp,
-                                  rvp, k.training, kMomentum, kEps, y, sm, sr);
+      normkit::batch_norm_forward(x.get(), s.batch, c, s.spatial, s.channels_last, wp, bp, rmp, rvp,
+                                  k.training, kMomentum, kEps, y, sm, sr);
       break;
     case ChannelOp::kGroupNorm:
-      normkit::group_norm_forward(x.get(), s.batch, c, s.spatial, k.groups, s.channels_last, wp,
-                                  bp, kEps, y, sm, sr);
+      normkit::group_norm_forward(x.get(), s.batch, c, s.spatial, k.groups, s.channels_last, wp, bp,
+                                  kEps, y, sm, sr);
       break;
     case ChannelOp::kInstanceNorm:
       normkit::instance_norm_forward(x.get(), s.batch, c, s.spatial, s.channels_last, wp, bp, rmp,
@@ -582,16 +618,15 @@ void run_channels(const ChannelCase& k) {
   }
   Reference ref;
   if (k.op == ChannelOp::kBatchNorm) {
-    ref = grouped_reference(x0, s, c, [](int64_t, int64_t ch) { return ch; }, wp, bp);
+    ref = grouped_reference(
+        x0, s, c, [](int64_t, int64_t ch) { return ch; }, wp, bp);
   } else if (k.op == ChannelOp::kGroupNorm) {
     const int64_t g = k.groups, d = c / g;
-    ref = grouped_reference(x0, s, s.batch * g, [g, d](int64_t nn, int64_t ch) {
-      return nn * g + ch / d;
-    }, wp, bp);
+    ref = grouped_reference(
+        x0, s, s.batch * g, [g, d](int64_t nn, int64_t ch) { return nn * g + ch / d; }, wp, bp);
   } else {
-    ref = grouped_reference(x0, s, s.batch * c, [c](int64_t nn, int64_t ch) {
-      return nn * c + ch;
-    }, wp, bp);
+    ref = grouped_reference(
+        x0, s, s.batch * c, [c](int64_t nn, int64_t ch) { return nn * c + ch; }, wp, bp);
   }
   check_output(y, ref.y, where);
   if (constant) {
@@ -627,7 +662,7 @@ void run_channels(const ChannelCase& k) {
 struct Grouping {
   int64_t channels, groups;
 };
-const Grouping kGroupings[] = {{0, 1}, {0, 3}, {1, 1}, {2, 1}, {2, 2}, {6, 1}, {6, 2},
+const Grouping kGroupings[] = {{0, 1}, {0, 3}, {1, 1},  {2, 1},   {2, 2},   {6, 1}, {6, 2},
                                {6, 3}, {6, 6}, {12, 4}, {33, 11}, {64, 32}, {64, 1}};
 
 void test_channels() {
@@ -666,7 +701,8 @@ void test_channels() {
               run_channels({ChannelOp::kBatchNorm, s, 0, true, true, true, true, true, false, d});
             }
             if (spatial != 1) {
-              run_channels({ChannelOp::kInstanceNorm, s, 0, true, true, true, true, true, false, d});
+              run_channels(
+                  {ChannelOp::kInstanceNorm, s, 0, true, true, true, true, true, false, d});
             }
             run_channels({ChannelOp::kBatchNorm, s, 0, false, true, true, true, true, false, d});
           }
@@ -698,8 +734,8 @@ void test_channels() {
                           Data::kPlain});
           }
           for (Data d : kHardData) {
-            run_channels({ChannelOp::kGroupNorm, s, g.groups, true, true, true, false, true, false,
-                          d});
+            run_channels(
+                {ChannelOp::kGroupNorm, s, g.groups, true, true, true, false, true, false, d});
           }
           if (batch * spatial > 1 && g.channels > 1) {
             for (int plant : {1, 2}) {
@@ -735,9 +771,16 @@ void test_large() {
   for (RowOp op : ops) {
     for (const auto& shape : row_shapes) {
       run_rows({op, shape[0], shape[1], false, false, false, 0, Data::kPlain});
+      if (is_add(op)) {
+        // Sum and output of one alignment (both stream), and the sum over the residual.
+        for (int64_t lead : {0, 3}) {
+          run_rows({op, shape[0], shape[1], true, is_centred(op), false, kSeparate, Data::kPlain, 0,
+                    lead});
+        }
+        run_rows({op, shape[0], shape[1], true, false, true, kSumResidual, Data::kPlain});
+      }
       run_rows({op, shape[0], shape[1], true, is_centred(op), true,
-                is_add(op) ? kSumInputOutResidual : 1,
-                Data::kPlain});
+                is_add(op) ? kSumInputOutResidual : 1, Data::kPlain});
     }
   }
   const int64_t channel_shapes[][3] = {
@@ -746,21 +789,21 @@ void test_large() {
     for (bool channels_last : {false, true}) {
       const Shape s{sh[0], sh[1], sh[2], channels_last};
       for (bool in_place : {false, true}) {
-        run_channels({ChannelOp::kBatchNorm, s, 0, true, true, true, true, true, in_place,
-                      Data::kPlain});
+        run_channels(
+            {ChannelOp::kBatchNorm, s, 0, true, true, true, true, true, in_place, Data::kPlain});
       }
-      run_channels({ChannelOp::kBatchNorm, s, 0, false, true, true, true, false, true,
-                    Data::kPlain});
-      run_channels({ChannelOp::kInstanceNorm, s, 0, true, true, true, true, true, false,
-                    Data::kPlain});
-      run_channels({ChannelOp::kGroupNorm, s, 1, true, true, true, false, true, true,
-                    Data::kPlain});
+      run_channels(
+          {ChannelOp::kBatchNorm, s, 0, false, true, true, true, false, true, Data::kPlain});
+      run_channels(
+          {ChannelOp::kInstanceNorm, s, 0, true, true, true, true, true, false, Data::kPlain});
+      run_channels(
+          {ChannelOp::kGroupNorm, s, 1, true, true, true, false, true, true, Data::kPlain});
     }
   }
   // GroupNorm with several groups per sample, large.
   for (bool channels_last : {false, true}) {
-    run_channels({ChannelOp::kGroupNorm, Shape{4, 64, n / 256 + 3, channels_last}, 32, true,
-                  true, true, false, true, false, Data::kPlain});
+    run_channels({ChannelOp::kGroupNorm, Shape{4, 64, n / 256 + 3, channels_last}, 32, true, true,
+                  true, false, true, false, Data::kPlain});
   }
 }
 

@@ -16,7 +16,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'ut
   name: string;
   main: string;
   types: string;
-  exports: Record<string, Record<string, string> | string>;
+  exports: Record<string, unknown>;
 };
 
 /** The exports that belong to no op: tensors, backend, threads, diagnostics. */
@@ -24,13 +24,13 @@ const CORE_NAMES = [
   'addonError',
   'backend',
   'getNumThreads',
+  'maxThreads',
   'native',
   'numel',
   'reference',
   'setNumThreads',
   'tensor',
 ];
-/** What every op exports: its function and its describe function. */
 // Each op: its function, its async twin and its describe function.
 const OP_NAMES = OP_LIST.flatMap((op) => [
   op.name,
@@ -212,8 +212,14 @@ describe('package', () => {
     expect(() => require('normkit/dist/validate.js')).to.throw(
       /ERR_PACKAGE_PATH_NOT_EXPORTED|not defined by "exports"/,
     );
-    const root = pkg.exports['.'] as Record<string, string>;
-    for (const file of [pkg.main, pkg.types, root.types, root.import, root.require]) {
+    // Each condition's types and code: ESM declarations for import, CommonJS ones for require.
+    const root = pkg.exports['.'] as Record<string, Record<string, string>>;
+    const files = [pkg.main, pkg.types];
+    for (const condition of ['import', 'require']) {
+      expect(Object.keys(root[condition]), condition).to.deep.equal(['types', 'default']);
+      files.push(root[condition].types, root[condition].default);
+    }
+    for (const file of files) {
       expect(fs.existsSync(path.join(REPO_ROOT, file)), file).to.equal(true);
     }
   });
@@ -310,12 +316,12 @@ describe('package', () => {
   });
 
   describe('when the addon cannot be loaded', () => {
-    // Makes require('bindings') throw in the child, as a missing or broken build would.
+    // Makes the loader (node-gyp-build) throw in the child, as a missing or broken build would.
     const breakBindings = [
       "const Module = require('module');",
       'const load = Module._load;',
       'Module._load = function (request, ...rest) {',
-      "  if (request === 'bindings') throw new Error('simulated: no compiled addon here');",
+      "  if (request === 'node-gyp-build') throw new Error('simulated: no compiled addon here');",
       '  return load.call(this, request, ...rest);',
       '};',
     ].join('\n');

@@ -53,13 +53,15 @@ describe('threads', () => {
     normkit.setNumThreads(3);
     const threaded = normkit.backend === 'native' && normkit.native!.hasOpenMP();
     expect(normkit.getNumThreads()).to.equal(threaded ? 3 : 1);
-    normkit.setNumThreads(4096);
-    expect(normkit.getNumThreads()).to.equal(threaded ? 4096 : 1);
+    const max = normkit.maxThreads();
+    normkit.setNumThreads(max);
+    expect(normkit.getNumThreads()).to.equal(threaded ? max : 1);
+    expectInvalid(() => normkit.setNumThreads(max + 1), RangeError, 'threads');
   });
 
   it('setNumThreads rejects a non-positive, fractional or non-finite count with a RangeError', () => {
     normkit.setNumThreads(1);
-    for (const n of [0, -1, 1.5, NaN, Infinity, -Infinity, 4097]) {
+    for (const n of [0, -1, 1.5, NaN, Infinity, -Infinity, 4097, 2 ** 40]) {
       expectInvalid(() => normkit.setNumThreads(n), RangeError, 'threads');
       expect(normkit.getNumThreads(), `after ${n}`).to.equal(1);
     }

@@ -1,19 +1,21 @@
 // Thread scaling of the native kernels against the copy baseline, without Node: links the pure
 // kernels directly so it runs on any Linux box with g++ (bench/native/scaling.sh builds it).
 // Prints, per case and thread count: median ms, GB/s (bytes read once + written once), the
-// ratio of the kernel's time to the copy's, and the speedup over 1 thread.
+// ratio of the kernel's time to the copy's on the same bytes, and the speedup over 1 thread.
+// The copy and the kernel are timed interleaved, rep by rep, so drift on a noisy machine hits
+// both alike.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "kernels/batch_norm.h"
 #include "kernels/copy.h"
-#include "kernels/layer_norm.h"
+#include "kernels/ops.h"
 #include "kernels/simd.h"
 #include "parallel.h"
 
@@ -21,26 +23,56 @@ using namespace normkit;
 
 namespace {
 
-template <class F>
-double median_ms(F f, int reps) {
+double elapsed_ms(const std::function<void()>& f) {
+  const auto s = std::chrono::steady_clock::now();
   f();
-  f();
-  std::vector<double> t;
-  for (int k = 0; k < reps; ++k) {
-    const auto s = std::chrono::steady_clock::now();
-    f();
-    t.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
 }
+
+// Medians of each function's time over `reps` rounds, the functions taking turns in each round.
+std::vector<double> median_ms(const std::vector<std::function<void()>>& fs, int reps) {
+  for (const auto& f : fs) f(), f();
+  std::vector<std::vector<double>> t(fs.size());
+  for (int k = 0; k < reps; ++k) {
+    for (size_t i = 0; i < fs.size(); ++i) t[i].push_back(elapsed_ms(fs[i]));
+  }
+  std::vector<double> medians;
+  for (auto& v : t) {
+    std::sort(v.begin(), v.end());
+    medians.push_back(v[v.size() / 2]);
+  }
+  return medians;
+}
+
+// The unfused baseline of add_layer_norm: PyTorch's x + r as its own pass over memory.
+NORMKIT_DISPATCH void add_range(const float* a, const float* b, float* s, int64_t begin,
+                                int64_t end) {
+#pragma omp simd
+  for (int64_t i = begin; i < end; ++i) s[i] = a[i] + b[i];
+}
+
+void add(const float* a, const float* b, float* s, int64_t n) {
+  parallel_for(threads_for(n, int64_t{1} << 15), n,
+               [&](int, int64_t begin, int64_t end) { add_range(a, b, s, begin, end); });
+}
+
+enum class Kind {
+  kLayerNorm,
+  kRmsNorm,
+  kAddLayerNorm,
+  kAddThenLayerNorm,  // unfused: add, then layer_norm
+  kBatchNormTrain,
+  kBatchNormEval,
+  kGroupNorm,
+  kInstanceNorm,
+};
 
 struct Case {
   const char* name;
-  int64_t a, b, c;  // LN: rows, cols; BN: N, C, spatial
-  int kind;         // 0 LN, 1 BN train, 2 BN eval
+  Kind kind;
+  int64_t a, b, c;  // rows: rows, cols; channels: N, C, spatial
   bool channels_last;
+  int64_t groups;
 };
 
 }  // namespace
@@ -51,14 +83,24 @@ int main(int argc, char** argv) {
   if (threads.back() != hardware_threads()) threads.push_back(hardware_threads());
   const char* filter = argc > 1 ? argv[1] : "";
   const int reps = argc > 2 ? std::atoi(argv[2]) : 21;
+  if (argc > 3) threads = {std::atoi(argv[3])};
   const Case cases[] = {
-      {"layer_norm [8192, 768]", 8192, 768, 1, 0, false},
-      {"layer_norm [2048, 4096]", 2048, 4096, 1, 0, false},
-      {"batch_norm train NCHW [32, 64, 56, 56]", 32, 64, 3136, 1, false},
-      {"batch_norm train NHWC [32, 64, 56, 56]", 32, 64, 3136, 1, true},
-      {"batch_norm eval NCHW [32, 64, 56, 56]", 32, 64, 3136, 2, false},
-      {"batch_norm eval NHWC [32, 64, 56, 56]", 32, 64, 3136, 2, true},
-      {"batch_norm1d train [65536, 64]", 65536, 64, 1, 1, false},
+      {"layer_norm [8192, 768]", Kind::kLayerNorm, 8192, 768, 1, false, 0},
+      {"layer_norm [2048, 4096]", Kind::kLayerNorm, 2048, 4096, 1, false, 0},
+      {"layer_norm [512, 1024]", Kind::kLayerNorm, 512, 1024, 1, false, 0},
+      {"layer_norm [64, 128]", Kind::kLayerNorm, 64, 128, 1, false, 0},
+      {"rms_norm [8192, 768]", Kind::kRmsNorm, 8192, 768, 1, false, 0},
+      {"add_layer_norm [8192, 768]", Kind::kAddLayerNorm, 8192, 768, 1, false, 0},
+      {"add+layer_norm unfused [8192, 768]", Kind::kAddThenLayerNorm, 8192, 768, 1, false, 0},
+      {"batch_norm train NCHW [32, 64, 56, 56]", Kind::kBatchNormTrain, 32, 64, 3136, false, 0},
+      {"batch_norm train NHWC [32, 64, 56, 56]", Kind::kBatchNormTrain, 32, 64, 3136, true, 0},
+      {"batch_norm eval NCHW [32, 64, 56, 56]", Kind::kBatchNormEval, 32, 64, 3136, false, 0},
+      {"batch_norm eval NHWC [32, 64, 56, 56]", Kind::kBatchNormEval, 32, 64, 3136, true, 0},
+      {"batch_norm1d train [65536, 64]", Kind::kBatchNormTrain, 65536, 64, 1, false, 0},
+      {"group_norm G=32 NCHW [32, 64, 56, 56]", Kind::kGroupNorm, 32, 64, 3136, false, 32},
+      {"group_norm G=32 NHWC [32, 64, 56, 56]", Kind::kGroupNorm, 32, 64, 3136, true, 32},
+      {"instance_norm NCHW [32, 64, 56, 56]", Kind::kInstanceNorm, 32, 64, 3136, false, 0},
+      {"instance_norm NHWC [32, 64, 56, 56]", Kind::kInstanceNorm, 32, 64, 3136, true, 0},
   };
   std::printf("simd path %s, openmp %s, %d hardware threads, %d reps\n", simd_path(),
               has_openmp() ? "on" : "off", hardware_threads(), reps);
@@ -72,40 +114,62 @@ int main(int argc, char** argv) {
   const bool compare_streaming = compare && std::strcmp(compare, "compare") == 0;
   for (const Case& cs : cases) {
     if (!std::strstr(cs.name, filter)) continue;
-    const int64_t n = cs.kind == 0 ? cs.a * cs.b : cs.a * cs.b * cs.c;
-    const int64_t ch = cs.b;
-    std::vector<float> x(n), y(n), w(ch, 1.1f), b(ch, 0.1f), rm(ch, 0.f), rv(ch, 1.f);
+    const bool rows = cs.kind == Kind::kLayerNorm || cs.kind == Kind::kRmsNorm ||
+                      cs.kind == Kind::kAddLayerNorm || cs.kind == Kind::kAddThenLayerNorm;
+    const int64_t n = rows ? cs.a * cs.b : cs.a * cs.b * cs.c;
+    const int64_t params = cs.b;
+    std::vector<float> x(n), r(n), s(n), y(n), w(params, 1.1f), b(params, 0.1f), rm(params, 0.f),
+        rv(params, 1.f);
     for (float& v : x) v = normal(rng);
-    const BatchNormShape shape{cs.a, cs.b, cs.c, cs.channels_last};
+    for (float& v : r) v = normal(rng);
     double base_ms = 0;
     for (int t : threads) {
       set_num_threads(t);
-      const double copy_ms =
-          median_ms([&] { scale_copy(x.data(), y.data(), n, 1.5f, 0.5f); }, reps);
       auto run = [&] {
-        if (cs.kind == 0) {
-          layer_norm_forward(x.data(), y.data(), cs.a, cs.b, w.data(), b.data(), 1e-5, nullptr,
-                             nullptr);
-        } else if (cs.kind == 1) {
-          batch_norm_forward_training(x.data(), y.data(), shape, w.data(), b.data(), 1e-5, 0.1,
-                                      rm.data(), rv.data(), nullptr, nullptr);
-        } else {
-          batch_norm_forward_eval(x.data(), y.data(), shape, w.data(), b.data(), rm.data(),
-                                  rv.data(), 1e-5);
+        switch (cs.kind) {
+          case Kind::kLayerNorm:
+            return layer_norm_forward(x.data(), cs.a, cs.b, w.data(), b.data(), 1e-5, y.data(),
+                                      nullptr, nullptr);
+          case Kind::kRmsNorm:
+            return rms_norm_forward(x.data(), cs.a, cs.b, w.data(), 1e-5, y.data(), nullptr);
+          case Kind::kAddLayerNorm:
+            return add_layer_norm_forward(x.data(), r.data(), cs.a, cs.b, w.data(), b.data(), 1e-5,
+                                          y.data(), s.data(), nullptr, nullptr);
+          case Kind::kAddThenLayerNorm:
+            add(x.data(), r.data(), s.data(), n);
+            return layer_norm_forward(s.data(), cs.a, cs.b, w.data(), b.data(), 1e-5, y.data(),
+                                      nullptr, nullptr);
+          case Kind::kBatchNormTrain:
+          case Kind::kBatchNormEval:
+            return batch_norm_forward(
+                x.data(), cs.a, cs.b, cs.c, cs.channels_last, w.data(), b.data(), rm.data(),
+                rv.data(), cs.kind == Kind::kBatchNormTrain, 0.1, 1e-5, y.data(), nullptr, nullptr);
+          case Kind::kGroupNorm:
+            return group_norm_forward(x.data(), cs.a, cs.b, cs.c, cs.groups, cs.channels_last,
+                                      w.data(), b.data(), 1e-5, y.data(), nullptr, nullptr);
+          case Kind::kInstanceNorm:
+            return instance_norm_forward(x.data(), cs.a, cs.b, cs.c, cs.channels_last, w.data(),
+                                         b.data(), rm.data(), rv.data(), true, 0.1, 1e-5, y.data(),
+                                         nullptr, nullptr);
         }
       };
-      const double kern_ms = median_ms(run, reps);
+      const std::vector<double> ms =
+          median_ms({[&] { scale_copy(x.data(), y.data(), n, 1.5f, 0.5f); }, run}, reps);
+      const double copy_ms = ms[0], kern_ms = ms[1];
       if (compare_streaming) {
-        double ms[2];
-        for (int k = 0; k < 2; ++k) {
-          set_streaming_policy(k == 0 ? StreamingPolicy::kAlways : StreamingPolicy::kNever);
-          ms[k] = median_ms([&] { run(); }, reps);
-        }
+        auto with = [&](StreamingPolicy p) {
+          return [&, p] {
+            set_streaming_policy(p);
+            run();
+          };
+        };
+        const std::vector<double> on_off =
+            median_ms({with(StreamingPolicy::kAlways), with(StreamingPolicy::kNever)}, reps);
         set_streaming_policy(StreamingPolicy::kAuto);
         std::printf("%-40s %3d   streaming on %.3f ms (%.2f x copy), off %.3f ms (%.2f x copy)\n",
-                    cs.name, t, ms[0], ms[0] / copy_ms, ms[1], ms[1] / copy_ms);
+                    cs.name, t, on_off[0], on_off[0] / copy_ms, on_off[1], on_off[1] / copy_ms);
       }
-      if (t == 1) base_ms = kern_ms;
+      if (t == threads.front()) base_ms = kern_ms;
       const double gb = 8.0 * n / 1e6;
       std::printf("%-40s %3d %9.3f %9.3f %8.1f %8.1f %6.2f %8.2f\n", cs.name, t, copy_ms, kern_ms,
                   gb / copy_ms, gb / kern_ms, kern_ms / copy_ms, base_ms / kern_ms);

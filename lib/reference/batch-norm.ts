@@ -20,6 +20,8 @@ export function batchNormForward(
   saveMean: Float32Array | null,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveMean && !saveRstd) return;
   const count = batch * spatial;
   if (count === 0 || channels === 0) return;
   const mean = new Float64Array(channels);

@@ -16,6 +16,8 @@ export function groupNormForward(
   saveMean: Float32Array | null,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveMean && !saveRstd) return;
   const per = channels / groups;
   const at = (n: number, c: number, s: number) => index(n, c, s, channels, spatial, channelsLast);
   for (let n = 0; n < batch; n++) {

@@ -21,6 +21,8 @@ export function instanceNormForward(
   saveMean: Float32Array | null,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveMean && !saveRstd) return;
   const mean = new Float64Array(batch * channels);
   const variance = new Float64Array(batch * channels);
   const at = (n: number, c: number, s: number) => index(n, c, s, channels, spatial, channelsLast);

@@ -13,6 +13,8 @@ export function layerNormForward(
   saveMean: Float32Array | null,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveMean && !saveRstd) return;
   for (let r = 0; r < rows; r++)
     normalizeRow(input, r * cols, cols, weight, bias, eps, out, r, saveMean, saveRstd);
 }
@@ -63,6 +65,8 @@ export function addLayerNormForward(
   saveMean: Float32Array | null,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveMean && !saveRstd) return;
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;

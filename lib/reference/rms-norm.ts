@@ -11,6 +11,8 @@ export function rmsNormForward(
   out: Float32Array,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveRstd) return;
   for (let r = 0; r < rows; r++)
     rmsRow(input, r * cols, cols, weight, eps, out, r * cols, r, saveRstd);
 }
@@ -49,6 +51,8 @@ export function addRmsNormForward(
   sumOut: Float32Array,
   saveRstd: Float32Array | null,
 ): void {
+  // Nothing to write: return at once (a shape such as [2 ** 52, 0] would loop for ever).
+  if (input.length === 0 && !saveRstd) return;
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;

@@ -5,7 +5,9 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <exception>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -97,13 +99,26 @@ void Unwrap(const Napi::CallbackInfo& info, const OpEntry& op, size_t first, Arg
   }
 }
 
+// A kernel's scratch for sizes that do not fit in memory (channels = 2^40 of an empty batch)
+// throws std::bad_alloc; nothing may escape into N-API, which would end the process.
+void RunChecked(const Napi::Env& env, const OpEntry& op, const Args& a) {
+  try {
+    op.run(a);
+  } catch (const std::bad_alloc&) {
+    range_error(env, "Expected sizes whose working memory fits in memory for input.shape, but "
+                     "received sizes it cannot allocate");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("normkit: kernel failed: ") + e.what());
+  }
+}
+
 Napi::Value CallOp(const Napi::CallbackInfo& info) {
   const OpEntry& op = *static_cast<const OpEntry*>(info.Data());
   Args a;
   int held[kMaxArgs];
   int held_count = 0;
   Unwrap(info, op, 0, a, held, held_count);
-  op.run(a);
+  RunChecked(info.Env(), op, a);
   return info.Env().Undefined();
 }
 
@@ -171,7 +186,14 @@ class OpWork {
       w->cancelled_ = true;
       return;
     }
-    w->op_.run(w->args_);
+    try {
+      w->op_.run(w->args_);
+    } catch (const std::bad_alloc&) {
+      w->error_ = "Expected sizes whose working memory fits in memory for input.shape, but "
+                  "received sizes it cannot allocate";
+    } catch (const std::exception& e) {
+      w->error_ = std::string("normkit: kernel failed: ") + e.what();
+    }
   }
 
   static void Complete(napi_env env, napi_status status, void* data) {
@@ -190,6 +212,15 @@ class OpWork {
       napi_reject_deferred(env, w->deferred_, error);
       return;
     }
+    if (!w->error_.empty()) {
+      // The kernel did not finish: the running statistics keep their values (their private copy
+      // is dropped), the promise rejects.
+      napi_value message, error;
+      napi_create_string_utf8(env, w->error_.c_str(), NAPI_AUTO_LENGTH, &message);
+      napi_create_range_error(env, nullptr, message, &error);
+      napi_reject_deferred(env, w->deferred_, error);
+      return;
+    }
     for (State& st : w->states_) std::copy(st.copy.begin(), st.copy.end(), st.target);
     napi_resolve_deferred(env, w->deferred_, Napi::Env(env).Undefined());
   }
@@ -201,6 +232,7 @@ class OpWork {
   std::vector<State> states_;
   volatile int32_t* cancel_ = nullptr;
   bool cancelled_ = false;
+  std::string error_;
   napi_deferred deferred_ = nullptr;
   napi_async_work work_ = nullptr;
 };

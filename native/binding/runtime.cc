@@ -8,9 +8,10 @@ namespace normkit::binding {
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const int64_t n = size_arg(info, 0, "threads");
-  if (n < 1 || n > 4096)
-    throw Napi::RangeError::New(
-        info.Env(), "Expected 1 to 4096 for threads, but received " + std::to_string(n));
+  const int64_t max = 4 * static_cast<int64_t>(hardware_threads());
+  if (n < 1 || n > max)
+    throw Napi::RangeError::New(info.Env(), "Expected 1 to " + std::to_string(max) +
+                                                " for threads, but received " + std::to_string(n));
   set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }

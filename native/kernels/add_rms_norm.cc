@@ -5,10 +5,10 @@
 namespace normkit {
 
 namespace {
-NORMKIT_DISPATCH void rows_portable(const RowNorm& a, int64_t begin, int64_t end, bool stream) {
+NORMKIT_DISPATCH void rows_portable(const RowNorm& a, int64_t begin, int64_t end, int stream) {
   normalize_rows<Portable, /*kCentre=*/false, /*kAdd=*/true>(a, begin, end, stream);
 }
-NORMKIT_AVX512_ENTRY void rows_avx512(const RowNorm& a, int64_t begin, int64_t end, bool stream) {
+NORMKIT_AVX512_ENTRY void rows_avx512(const RowNorm& a, int64_t begin, int64_t end, int stream) {
   normalize_rows<Avx512, /*kCentre=*/false, /*kAdd=*/true>(a, begin, end, stream);
 }
 }  // namespace
@@ -16,7 +16,15 @@ NORMKIT_AVX512_ENTRY void rows_avx512(const RowNorm& a, int64_t begin, int64_t e
 void add_rms_norm_forward(const float* input, const float* residual, int64_t rows, int64_t cols,
                           const float* weight, double eps, float* out, float* sum_out,
                           float* save_rstd) {
-  run_row_norm({input, residual, sum_out, rows, cols, weight, nullptr, eps, out,
+  run_row_norm({input,
+                residual,
+                sum_out,
+                rows,
+                cols,
+                weight,
+                nullptr,
+                eps,
+                out,
                 {nullptr, save_rstd, nullptr, nullptr}},
                rows_portable, rows_avx512);
 }

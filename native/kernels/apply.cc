@@ -94,8 +94,7 @@ void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAf
     return;
   }
   RowsEntry* entry = tier_entry<RowsEntry>(rows_portable, rows_avx512);
-  parallel_for(threads, rows,
-               [&](int, int64_t begin, int64_t end) { entry(x, y, begin, end, a); });
+  parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) { entry(x, y, begin, end, a); });
 }
 
 void apply_channels_first(const float* x, float* y, int64_t batch, int64_t spatial,
@@ -107,9 +106,9 @@ void apply_channels_first(const float* x, float* y, int64_t batch, int64_t spati
   });
 }
 
-void apply_channel_stats(const float* x, float* y, int64_t batch, int64_t channels,
-                         int64_t spatial, bool channels_last, const double* mean,
-                         const double* rstd, const float* w, const float* b) {
+void apply_channel_stats(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial,
+                         bool channels_last, const double* mean, const double* rstd, const float* w,
+                         const float* b) {
   const int64_t numel = batch * channels * spatial;
   if (numel <= 0) return;
   ChannelAffine a(channels);

@@ -7,9 +7,12 @@
 // The parameters come three ways: per element (LayerNorm's weight and bias over a row, applied
 // after the affine step), per channel (one Affine per run: BatchNorm, GroupNorm, InstanceNorm
 // channels-first) and periodic (channels-last rows, the channel parameters repeating). The
-// residual add is a pre-op of the row reduction (kernels/rows.h), whose output this step reads.
+// residual add is an optional pre-op (add_apply_run): the apply reads a + b, as the row
+// reduction did (kernels/rows.h), and writes the sum beside the output. Writing the sum here,
+// once, lets it stream to memory like the output (4 memory streams where add, then LayerNorm,
+// take 6 with the add's read-for-ownership), and lets it overwrite a or b.
 //
-// PortableApply here and Avx512Apply in kernels/avx512/apply.h are the per-tier primitives; the
+// PortableApply here and Avx512Apply in kernels/apply_avx512.h are the per-tier primitives; the
 // whole-tensor drivers at the end are defined in apply.cc.
 #pragma once
 
@@ -83,10 +86,9 @@ class ChannelAffine {
 class PeriodicAffine {
  public:
   static int64_t period_for(int64_t c) { return c * (16 / std::gcd<int64_t>(c, 16)); }
-  // Worth building for `values` values of `c` channels: the period is not too long to expand,
-  // and the data holds a few periods, so the expansion costs less than the apply.
+  // Worth building for `values` values of `c` channels (see kMaxPeriod, kMinPeriodsExpanded).
   static bool worth_it(int64_t c, int64_t values) {
-    return period_for(c) <= kMaxPeriod && values >= 4 * period_for(c);
+    return period_for(c) <= kMaxPeriod && values >= kMinPeriodsExpanded * period_for(c);
   }
 
   explicit PeriodicAffine(const ChannelAffine& a)
@@ -122,6 +124,22 @@ struct PortableApply {
       float v = (x[i] - f.hi) * f.scale + f.offset;
       if constexpr (kWeight) v *= w[i];
       if constexpr (kBias) v += b[i];
+      y[i] = v;
+    }
+  }
+
+  // apply_run of the residual sum a + b, writing the sum to `sum` on the way (kStreamSum: with
+  // streaming stores where the tier has them). sum and y may each equal a or b, not each other.
+  template <bool kWeight, bool kBias, bool kStream, bool kStreamSum>
+  NORMKIT_INLINE static void add_apply_run(const float* a, const float* b, float* sum, float* y,
+                                           int64_t n, Affine f, const float* w, const float* bias) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) {
+      const float s = a[i] + b[i];
+      sum[i] = s;
+      float v = (s - f.hi) * f.scale + f.offset;
+      if constexpr (kWeight) v *= w[i];
+      if constexpr (kBias) v += bias[i];
       y[i] = v;
     }
   }
@@ -195,8 +213,8 @@ void apply_channels_first(const float* x, float* y, int64_t batch, int64_t spati
 
 // Normalizes with given per-channel statistics (BatchNorm and InstanceNorm eval): channel c is
 // (x - mean[c]) * rstd[c] * w[c] + b[c] in every sample. Either layout; w and b may be null.
-void apply_channel_stats(const float* x, float* y, int64_t batch, int64_t channels,
-                         int64_t spatial, bool channels_last, const double* mean,
-                         const double* rstd, const float* w, const float* b);
+void apply_channel_stats(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial,
+                         bool channels_last, const double* mean, const double* rstd, const float* w,
+                         const float* b);
 
 }  // namespace normkit

@@ -16,9 +16,9 @@ void batch_norm_forward(const float* input, int64_t batch, int64_t channels, int
                         double eps, float* out, float* save_mean, float* save_rstd) {
   if (channels <= 0) return;
   if (!training) {
-    return normalize_with_running_stats(input, out, batch, channels, spatial, channels_last,
-                                        weight, bias, running_mean, running_var, eps, save_mean,
-                                        save_rstd, 1);
+    return normalize_with_running_stats(input, out, batch, channels, spatial, channels_last, weight,
+                                        bias, running_mean, running_var, eps, save_mean, save_rstd,
+                                        1);
   }
   const int64_t count = batch * spatial;
   Scratch<double, kInlineChannels> mean(static_cast<size_t>(channels));
@@ -28,8 +28,7 @@ void batch_norm_forward(const float* input, int64_t batch, int64_t channels, int
   if (count <= 0) return stats.record_empty(channels);
   // Data with one value per (n, c) is channels-last whatever the flag says.
   if (channels_last || spatial == 1) {
-    normalize_channel_groups(
-        {input, out, 1, count, channels, channels, weight, bias, eps, stats});
+    normalize_channel_groups({input, out, 1, count, channels, channels, weight, bias, eps, stats});
   } else {
     normalize_run_sets({input, out, channels, batch, spatial, spatial, channels * spatial, channels,
                         1, 0, weight, bias, eps, stats});

@@ -104,8 +104,8 @@ struct Pieces {
   const Stats* stats;  // per set
 };
 
-NORMKIT_INLINE void piece_at(const RunSets& s, const Pieces& p, int64_t u, int64_t& k,
-                             int64_t& j, int64_t& lo, int64_t& hi) {
+NORMKIT_INLINE void piece_at(const RunSets& s, const Pieces& p, int64_t u, int64_t& k, int64_t& j,
+                             int64_t& lo, int64_t& hi) {
   const int64_t q = u / p.per_run, part = u % p.per_run;
   k = q / s.runs;
   j = q % s.runs;
@@ -158,14 +158,14 @@ NORMKIT_INLINE void step(const RunSets& s, const Pieces& p, int64_t begin, int64
 
 using Entry = void(const RunSets&, const Pieces&, int64_t, int64_t, bool);
 // target_clones takes no templates: one plain entry point per step and tier.
-#define NORMKIT_STEP_ENTRIES(name, kStep)                                                      \
-  NORMKIT_DISPATCH void name##_portable(const RunSets& s, const Pieces& p, int64_t begin,      \
-                                        int64_t end, bool stream) {                            \
-    step<Portable, kStep>(s, p, begin, end, stream);                                           \
-  }                                                                                            \
-  NORMKIT_AVX512_ENTRY void name##_avx512(const RunSets& s, const Pieces& p, int64_t begin,    \
-                                          int64_t end, bool stream) {                          \
-    step<Avx512, kStep>(s, p, begin, end, stream);                                             \
+#define NORMKIT_STEP_ENTRIES(name, kStep)                                                   \
+  NORMKIT_DISPATCH void name##_portable(const RunSets& s, const Pieces& p, int64_t begin,   \
+                                        int64_t end, bool stream) {                         \
+    step<Portable, kStep>(s, p, begin, end, stream);                                        \
+  }                                                                                         \
+  NORMKIT_AVX512_ENTRY void name##_avx512(const RunSets& s, const Pieces& p, int64_t begin, \
+                                          int64_t end, bool stream) {                       \
+    step<Avx512, kStep>(s, p, begin, end, stream);                                          \
   }
 NORMKIT_STEP_ENTRIES(sets, Step::kSets)
 NORMKIT_STEP_ENTRIES(piece_sums, Step::kPieceSums)
@@ -191,26 +191,24 @@ void normalize_run_sets(const RunSets& s) {
   }
   const int64_t runs = s.sets * s.runs;
   const int64_t per_run =
-      runs >= threads ? 1 : std::min<int64_t>((threads + runs - 1) / runs, (s.run_len + 15) / 16);
+      runs >= threads ? 1
+                      : std::min<int64_t>((threads + runs - 1) / runs,
+                                          (s.run_len + kMinPieceValues - 1) / kMinPieceValues);
   const int64_t pieces = runs * per_run;
   std::vector<float> shift(static_cast<size_t>(s.sets));
   for (int64_t k = 0; k < s.sets; ++k) shift[k] = set_shift(s, k);
   std::vector<ShiftedSums> sums(static_cast<size_t>(pieces));
   std::vector<Stats> stats(static_cast<size_t>(s.sets));
   const Pieces p{per_run, shift.data(), sums.data(), stats.data()};
-  Entry* sum_entry =
-      tier_entry<Entry>(piece_sums_portable, piece_sums_avx512);
+  Entry* sum_entry = tier_entry<Entry>(piece_sums_portable, piece_sums_avx512);
   parallel_for(threads, pieces,
                [&](int, int64_t begin, int64_t end) { sum_entry(s, p, begin, end, stream); });
   const int64_t per_set = s.runs * per_run;
   for (int64_t k = 0; k < s.sets; ++k) {
-    ShiftedSums acc;
-    for (int64_t u = k * per_set; u < (k + 1) * per_set; ++u) acc += sums[u];
-    stats[k] = finish_centred(acc, shift[k], count, s.eps);
+    stats[k] = finish_centred(merge_partials(&sums[k * per_set], per_set), shift[k], count, s.eps);
     s.stats.record(k, stats[k]);
   }
-  Entry* apply_entry =
-      tier_entry<Entry>(piece_apply_portable, piece_apply_avx512);
+  Entry* apply_entry = tier_entry<Entry>(piece_apply_portable, piece_apply_avx512);
   parallel_for(threads, pieces,
                [&](int, int64_t begin, int64_t end) { apply_entry(s, p, begin, end, stream); });
 }

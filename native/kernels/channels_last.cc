@@ -1,9 +1,14 @@
 #include "kernels/channels_last.h"
 
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 #include "kernels/apply.h"
 #include "kernels/columns.h"
 #include "kernels/moments.h"
 #include "kernels/scratch.h"
+#include "kernels/tiers.h"
 #include "kernels/tiling.h"
 #include "parallel.h"
 
@@ -11,56 +16,178 @@ namespace normkit {
 
 namespace {
 
-// Group sums from channel sums: each group's channels share its shift, so they add.
-void merge_groups(const ShiftedSums* channel_sums, int64_t groups, int64_t group_channels,
-                  ShiftedSums* group_sums) {
-  for (int64_t g = 0; g < groups; ++g) {
-    ShiftedSums acc;
-    for (int64_t d = 0; d < group_channels; ++d) acc += channel_sums[g * group_channels + d];
-    group_sums[g] = acc;
-  }
-}
-
-// Sample n on `threads` threads: column moments over its rows, merged per group, finished, then
-// the per-channel apply while the sample (800 KB for 56x56x64) is still in L2.
-void normalize_sample(const ChannelGroups& a, int64_t n, int threads, bool stream) {
-  const int64_t c = a.channels, groups = a.groups, d = c / groups, rows = a.spatial;
-  const int64_t count = d * rows;
-  const float* x = a.x + n * rows * c;
-  Scratch<float, kInlineChannels> shift(static_cast<size_t>(c));
-  for (int64_t g = 0; g < groups; ++g) {
+// The shifts of sample x's channels: one per group (a value of the group's data), shared by its
+// channels so their sums merge by plain addition.
+void pick_group_shifts(const ChannelGroups& a, const float* x, float* shift) {
+  const int64_t c = a.channels, d = c / a.groups, count = d * a.spatial;
+  for (int64_t g = 0; g < a.groups; ++g) {
     // The group's k-th value in storage order is in row k / d, channel g * d + k % d.
     const float* xg = x + g * d;
     const float sh =
         median_of_first_three(count, [xg, c, d](int64_t k) { return xg[(k / d) * c + k % d]; });
-    for (int64_t i = 0; i < d; ++i) shift[g * d + i] = sh;
+    std::fill(shift + g * d, shift + (g + 1) * d, sh);
   }
-  Scratch<ShiftedSums, kInlineChannels> channel_sums(static_cast<size_t>(c));
-  Scratch<ShiftedSums, kInlineChannels> group_sums(static_cast<size_t>(groups));
-  const bool fast = fast_column_sums_inexact();
-  column_moments(x, rows, c, shift.data(), threads, fast, channel_sums.data());
-  merge_groups(channel_sums.data(), groups, d, group_sums.data());
-  if (fast) {
-    bool trusted = true;
-    for (int64_t g = 0; g < groups && trusted; ++g) {
-      trusted = trust_fast_sums<true>(group_sums[g], count);
-    }
-    // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
-    if (!trusted) {
-      column_moments(x, rows, c, shift.data(), threads, false, channel_sums.data());
-      merge_groups(channel_sums.data(), groups, d, group_sums.data());
-    }
-  }
-  Scratch<double, kInlineChannels> mean(static_cast<size_t>(groups));
-  Scratch<double, kInlineChannels> rstd(static_cast<size_t>(groups));
+}
+
+// Group sums from channel sums: each group's channels share its shift, so they add.
+void merge_groups(const ShiftedSums* channel_sums, int64_t groups, int64_t group_channels,
+                  ShiftedSums* group_sums) {
   for (int64_t g = 0; g < groups; ++g) {
-    const Stats st = finish_centred(group_sums[g], shift[g * d], count, a.eps);
-    a.stats.record(n * groups + g, st);
-    mean[g] = st.mean;
-    rstd[g] = st.rstd;
+    group_sums[g] = merge_partials(channel_sums + g * group_channels, group_channels);
+  }
+}
+
+// The working arrays of one sample's statistics.
+class SampleStats {
+ public:
+  explicit SampleStats(const ChannelGroups& a)
+      : a_(a),
+        shift_(static_cast<size_t>(a.channels)),
+        sums_(static_cast<size_t>(a.channels)),
+        group_(static_cast<size_t>(a.groups)),
+        mean_(static_cast<size_t>(a.groups)),
+        rstd_(static_cast<size_t>(a.groups)) {}
+  float* shift() { return shift_.data(); }
+  ShiftedSums* sums() { return sums_.data(); }
+  // Whether the sums in sums() can be trusted (see trust_fast_sums), per group.
+  bool trusted() {
+    const int64_t d = a_.channels / a_.groups;
+    merge_groups(sums_.data(), a_.groups, d, group_.data());
+    for (int64_t g = 0; g < a_.groups; ++g) {
+      if (!trust_fast_sums<true>(group_[g], d * a_.spatial)) return false;
+    }
+    return true;
+  }
+  // Sample n's statistics from sums(): recorded, and its per-channel apply parameters.
+  void finish(int64_t n, ChannelAffine& affine) {
+    const int64_t d = a_.channels / a_.groups;
+    merge_groups(sums_.data(), a_.groups, d, group_.data());
+    for (int64_t g = 0; g < a_.groups; ++g) {
+      const Stats st = finish_centred(group_[g], shift_[g * d], d * a_.spatial, a_.eps);
+      a_.stats.record(n * a_.groups + g, st);
+      mean_[g] = st.mean;
+      rstd_[g] = st.rstd;
+    }
+    affine.fill(mean_.data(), rstd_.data(), d, a_.weight, a_.bias);
+  }
+
+ private:
+  const ChannelGroups& a_;
+  Scratch<float, kInlineChannels> shift_;
+  Scratch<ShiftedSums, kInlineChannels> sums_;
+  Scratch<ShiftedSums, kInlineChannels> group_;
+  Scratch<double, kInlineChannels> mean_, rstd_;
+};
+
+// ---- a sample per thread at a time, pipelined ------------------------------------------------
+
+// Column sums of rows [r0, r1) of x into sums (as s1 / s2 arrays: the tiers' column layout).
+template <class T, bool kFast>
+NORMKIT_INLINE void add_column_sums(const float* x, int64_t r0, int64_t r1, int64_t c,
+                                    const float* shift, double* s1, double* s2) {
+  if constexpr (kFast) {
+    T::column_sums_fast(x, r0, r1, c, shift, s1, s2);
+  } else {
+    T::column_sums(x, r0, r1, c, shift, s1, s2);
+  }
+}
+
+// s1 / s2 arrays to ShiftedSums.
+NORMKIT_INLINE void gather_sums(const double* s1, const double* s2, int64_t c, ShiftedSums* out) {
+  for (int64_t i = 0; i < c; ++i) out[i] = {s1[i], s2[i]};
+}
+
+// Samples [begin, end) on one thread. Each sample is summed while the previous one is applied,
+// in alternating blocks of rows, so the statistics ride along with the output stream instead of
+// taking a pass of their own; the second read of a sample (800 KB for 56x56x64) is from L2/L3.
+template <class T, bool kStream>
+NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end) {
+  const int64_t c = a.channels, rows = a.spatial, numel = rows * c;
+  const int64_t stride = (c + kDoublesPerLine - 1) / kDoublesPerLine * kDoublesPerLine;
+  // Column sums of the current and the next sample, s1 then s2 each.
+  Scratch<double, 4 * kInlineChannels> sums(static_cast<size_t>(4 * stride));
+  double* cur = sums.data();
+  double* next = cur + 2 * stride;
+  SampleStats stats_a(a), stats_b(a);
+  SampleStats* stats_cur = &stats_a;
+  SampleStats* stats_next = &stats_b;
+  ChannelAffine affine(c);
+  const int64_t block_rows = std::max<int64_t>(1, kColumnBlockBytes / (c * 4));
+  const bool periodic = PeriodicAffine::worth_it(c, numel);
+
+  pick_group_shifts(a, a.x + begin * numel, stats_cur->shift());
+  std::fill(cur, cur + 2 * stride, 0.0);
+  add_column_sums<T, true>(a.x + begin * numel, 0, rows, c, stats_cur->shift(), cur, cur + stride);
+  for (int64_t n = begin; n < end; ++n) {
+    const float* x = a.x + n * numel;
+    float* y = a.y + n * numel;
+    gather_sums(cur, cur + stride, c, stats_cur->sums());
+    if (T::kFastSumsInexact && !stats_cur->trusted()) {
+      // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
+      std::fill(cur, cur + 2 * stride, 0.0);
+      add_column_sums<T, false>(x, 0, rows, c, stats_cur->shift(), cur, cur + stride);
+      gather_sums(cur, cur + stride, c, stats_cur->sums());
+    }
+    stats_cur->finish(n, affine);
+    const bool more = n + 1 < end;
+    if (more) {
+      pick_group_shifts(a, x + numel, stats_next->shift());
+      std::fill(next, next + 2 * stride, 0.0);
+    }
+    // Built per sample: the expansion is a few periods, the sample many more.
+    std::optional<PeriodicAffine> expanded;
+    const PeriodicAffine* pa = periodic ? &expanded.emplace(affine) : nullptr;
+    for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+      const int64_t r1 = std::min(rows, r0 + block_rows);
+      if (pa) {
+        T::template apply_periodic<kStream>(x, y, r0 * c, r1 * c, *pa);
+      } else {
+        apply_rows_of_channels(x, y, r0, r1, affine);
+      }
+      if (more) {
+        add_column_sums<T, true>(x + numel, r0, r1, c, stats_next->shift(), next, next + stride);
+      }
+    }
+    std::swap(cur, next);
+    std::swap(stats_cur, stats_next);
+  }
+  if constexpr (kStream) T::fence();
+}
+
+template <class T>
+NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end, bool stream) {
+  if constexpr (T::kHasStreamingStores) {
+    if (stream) return samples_range<T, true>(a, begin, end);
+  }
+  samples_range<T, false>(a, begin, end);
+}
+
+using SamplesEntry = void(const ChannelGroups&, int64_t, int64_t, bool);
+NORMKIT_DISPATCH void samples_portable(const ChannelGroups& a, int64_t begin, int64_t end,
+                                       bool stream) {
+  samples_range<Portable>(a, begin, end, stream);
+}
+NORMKIT_AVX512_ENTRY void samples_avx512(const ChannelGroups& a, int64_t begin, int64_t end,
+                                         bool stream) {
+  samples_range<Avx512>(a, begin, end, stream);
+}
+
+// ---- fewer samples than threads: each sample on all of them ---------------------------------
+
+// Sample n on `threads` threads: column moments with per-thread partials, then the apply.
+void normalize_sample(const ChannelGroups& a, int64_t n, int threads, bool stream) {
+  const int64_t c = a.channels, rows = a.spatial;
+  const float* x = a.x + n * rows * c;
+  SampleStats stats(a);
+  pick_group_shifts(a, x, stats.shift());
+  const bool fast = fast_column_sums_inexact();
+  column_moments(x, rows, c, stats.shift(), threads, fast, stats.sums());
+  // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
+  if (fast && !stats.trusted()) {
+    column_moments(x, rows, c, stats.shift(), threads, false, stats.sums());
   }
   ChannelAffine affine(c);
-  affine.fill(mean.data(), rstd.data(), d, a.weight, a.bias);
+  stats.finish(n, affine);
   apply_channels_last(x, a.y + n * rows * c, rows, affine, threads, stream);
 }
 
@@ -74,11 +201,10 @@ void normalize_channel_groups(const ChannelGroups& a) {
   const int threads = threads_for(numel, kGrainValues);
   const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
   const bool stream = stream_output(bytes, bytes);
-  if (threads > 1 && a.batch >= threads) {
-    // A sample per thread at a time: no partials to merge, the sample stays in its core's L2.
-    parallel_for(threads, a.batch, [&](int, int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) normalize_sample(a, n, 1, stream);
-    });
+  if (threads == 1 || a.batch >= threads) {
+    SamplesEntry* entry = tier_entry<SamplesEntry>(samples_portable, samples_avx512);
+    parallel_for(threads, a.batch,
+                 [&](int, int64_t begin, int64_t end) { entry(a, begin, end, stream); });
   } else {
     for (int64_t n = 0; n < a.batch; ++n) normalize_sample(a, n, threads, stream);
   }

@@ -43,8 +43,7 @@ bool fast_column_sums_inexact() { return use_avx512(); }
 void column_moments(const float* x, int64_t rows, int64_t c, const float* shift, int threads,
                     bool fast, ShiftedSums* sums) {
   if (c <= 0) return;
-  ColumnSums* entry =
-      tier_entry<ColumnSums>(sums_portable, fast ? sums_fast_avx512 : sums_avx512);
+  ColumnSums* entry = tier_entry<ColumnSums>(sums_portable, fast ? sums_fast_avx512 : sums_avx512);
   threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
   // Partials: per thread, s1 then s2, each padded to whole cache lines.
   const int64_t stride = (c + kDoublesPerLine - 1) / kDoublesPerLine * kDoublesPerLine;

@@ -2,7 +2,7 @@
 // ranges of rows and keep per-thread partial sums, merged once at the end; all partials of a
 // channel share its shift, so the merge is plain addition.
 //
-// PortableColumns here and Avx512Columns in kernels/avx512/columns.h are the per-tier
+// PortableColumns here and Avx512Columns in kernels/columns_avx512.h are the per-tier
 // primitives; column_moments (columns.cc) is the threaded driver.
 #pragma once
 
@@ -28,9 +28,8 @@ struct PortableColumns {
       }
     }
   }
-  NORMKIT_INLINE static void column_sums_fast(const float* x, int64_t begin, int64_t end,
-                                              int64_t c, const float* shift, double* s1,
-                                              double* s2) {
+  NORMKIT_INLINE static void column_sums_fast(const float* x, int64_t begin, int64_t end, int64_t c,
+                                              const float* shift, double* s1, double* s2) {
     column_sums(x, begin, end, c, shift, s1, s2);
   }
 };

@@ -1,6 +1,7 @@
 #include "kernels/copy.h"
 
 #include "kernels/simd.h"
+#include "kernels/tiling.h"
 #include "parallel.h"
 
 namespace normkit {
@@ -14,7 +15,7 @@ NORMKIT_DISPATCH void scale_copy_range(const float* x, float* y, int64_t begin, 
 }  // namespace
 
 void scale_copy(const float* x, float* y, int64_t n, float a, float b) {
-  parallel_for(threads_for(n, int64_t{1} << 15), n,
+  parallel_for(threads_for(n, kGrainValues), n,
                [&](int, int64_t begin, int64_t end) { scale_copy_range(x, y, begin, end, a, b); });
 }
 

@@ -15,9 +15,9 @@ void instance_norm_forward(const float* input, int64_t batch, int64_t channels, 
                            float* save_rstd) {
   if (channels <= 0) return;
   if (!use_input_stats) {
-    return normalize_with_running_stats(input, out, batch, channels, spatial, channels_last,
-                                        weight, bias, running_mean, running_var, eps, save_mean,
-                                        save_rstd, batch);
+    return normalize_with_running_stats(input, out, batch, channels, spatial, channels_last, weight,
+                                        bias, running_mean, running_var, eps, save_mean, save_rstd,
+                                        batch);
   }
   // PyTorch runs batch_norm on the (1, N * C, ...) view with the running statistics repeated N
   // times, then averages the N updated copies. Nothing to average when the batch or the planes
@@ -25,9 +25,9 @@ void instance_norm_forward(const float* input, int64_t batch, int64_t channels, 
   const bool update = (running_mean || running_var) && batch > 0 && spatial > 0;
   const size_t planes = update ? static_cast<size_t>(batch * channels) : 0;
   Scratch<double, kInlineChannels> mean(planes), var(planes);
-  normalize_groups(input, batch, channels, spatial, channels, channels_last, weight, bias, eps, out,
-                   {save_mean, save_rstd, update ? mean.data() : nullptr,
-                    update ? var.data() : nullptr});
+  normalize_groups(
+      input, batch, channels, spatial, channels, channels_last, weight, bias, eps, out,
+      {save_mean, save_rstd, update ? mean.data() : nullptr, update ? var.data() : nullptr});
   if (update) {
     const double unbias = spatial > 1 ? static_cast<double>(spatial) / (spatial - 1) : 1.0;
     update_running_stats(running_mean, running_var, channels, mean.data(), var.data(), batch,

@@ -1,6 +1,7 @@
 // The row-wise normalizations (LayerNorm, RMSNorm, and both with the residual add): each row's
 // moments (kernels/rows.h), finished (kernels/finish.h) and applied with per-element weight and
-// bias (kernels/apply.h) while the row is still in L1/L2, so it is read from memory once.
+// bias (kernels/apply.h) while the row is still in L1/L2, so it is read from memory once. With
+// the residual add both steps read a + b; the apply writes the sum.
 #pragma once
 
 #include <cstdint>
@@ -26,47 +27,76 @@ struct RowNorm {
   StatsOut stats;  // per row
 };
 
-template <class T, bool kCentre, bool kAdd, bool kWeight, bool kBias, bool kStream>
-NORMKIT_INLINE void normalize_rows(const RowNorm& a, int64_t begin, int64_t end) {
-  const int64_t n = a.cols;
-  for (int64_t r = begin; r < end; ++r) {
-    const float* src;
-    RunMoments m;
-    if constexpr (kAdd) {
-      src = a.sum_out + r * n;
-      m = add_run_moments<T, kCentre>(a.input + r * n, a.residual + r * n, a.sum_out + r * n, n);
-    } else {
-      src = a.input + r * n;
-      m = run_moments<T, kCentre>(src, n);
-    }
-    const Stats st =
-        kCentre ? finish_centred(m.sums, m.shift, n, a.eps) : finish_uncentred(m.sums, n, a.eps);
-    a.stats.record(r, st);
-    T::template apply_run<kWeight, kBias, kStream>(src, a.out + r * n, n,
-                                                   affine_form(st.mean, st.rstd, 0.0), a.weight,
+// Output stores: cached, streaming for the output, or streaming for the output and the sum
+// (the sum streams only where it shares the output's alignment).
+enum StreamMode { kNoStream, kStreamOut, kStreamOutAndSum };
+
+// Row r's statistics, recorded, as the apply step's parameters.
+template <class T, bool kCentre, bool kAdd>
+NORMKIT_INLINE Affine row_affine(const RowNorm& a, int64_t r) {
+  const int64_t n = a.cols, at = r * n;
+  const RunMoments m = kAdd ? add_run_moments<T, kCentre>(a.input + at, a.residual + at, n)
+                            : run_moments<T, kCentre>(a.input + at, n);
+  const Stats st =
+      kCentre ? finish_centred(m.sums, m.shift, n, a.eps) : finish_uncentred(m.sums, n, a.eps);
+  a.stats.record(r, st);
+  return affine_form(st.mean, st.rstd, 0.0);
+}
+
+template <class T, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
+NORMKIT_INLINE void row_apply(const RowNorm& a, int64_t r, Affine f) {
+  constexpr bool kStream = kStreamMode != kNoStream;
+  const int64_t n = a.cols, at = r * n;
+  if constexpr (kAdd) {
+    T::template add_apply_run<kWeight, kBias, kStream, kStreamMode == kStreamOutAndSum>(
+        a.input + at, a.residual + at, a.sum_out + at, a.out + at, n, f, a.weight, a.bias);
+  } else {
+    T::template apply_run<kWeight, kBias, kStream>(a.input + at, a.out + at, n, f, a.weight,
                                                    a.bias);
   }
-  if constexpr (kStream) T::fence();
 }
 
-// The instantiation for the given weight, bias and streaming flags.
-template <class T, bool kCentre, bool kAdd>
-NORMKIT_INLINE void normalize_rows(const RowNorm& a, int64_t begin, int64_t end, bool stream) {
-  if constexpr (T::kHasStreamingStores) {
-    if (stream) {
-      if (a.weight && a.bias) return normalize_rows<T, kCentre, kAdd, true, true, true>(a, begin, end);
-      if (a.weight) return normalize_rows<T, kCentre, kAdd, true, false, true>(a, begin, end);
-      if (a.bias) return normalize_rows<T, kCentre, kAdd, false, true, true>(a, begin, end);
-      return normalize_rows<T, kCentre, kAdd, false, false, true>(a, begin, end);
+template <class T, bool kCentre, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
+NORMKIT_INLINE void rows_kernel(const RowNorm& a, int64_t begin, int64_t end) {
+  int64_t r = begin;
+  if (a.cols <= kShortRowValues) {
+    // Short rows two at a time: the second row's statistics are independent of the first's, so
+    // their latency chains (horizontal sums, divide, square root) overlap.
+    for (; r + 2 <= end; r += 2) {
+      const Affine f0 = row_affine<T, kCentre, kAdd>(a, r);
+      const Affine f1 = row_affine<T, kCentre, kAdd>(a, r + 1);
+      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, f0);
+      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r + 1, f1);
     }
   }
-  if (a.weight && a.bias) return normalize_rows<T, kCentre, kAdd, true, true, false>(a, begin, end);
-  if (a.weight) return normalize_rows<T, kCentre, kAdd, true, false, false>(a, begin, end);
-  if (a.bias) return normalize_rows<T, kCentre, kAdd, false, true, false>(a, begin, end);
-  normalize_rows<T, kCentre, kAdd, false, false, false>(a, begin, end);
+  for (; r < end; ++r) {
+    row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, row_affine<T, kCentre, kAdd>(a, r));
+  }
+  if constexpr (kStreamMode != kNoStream) T::fence();
 }
 
-using RowNormEntry = void(const RowNorm&, int64_t, int64_t, bool);
+template <class T, bool kCentre, bool kAdd, int kStreamMode>
+NORMKIT_INLINE void rows_with_params(const RowNorm& a, int64_t begin, int64_t end) {
+  if (a.weight && a.bias)
+    return rows_kernel<T, kCentre, kAdd, true, true, kStreamMode>(a, begin, end);
+  if (a.weight) return rows_kernel<T, kCentre, kAdd, true, false, kStreamMode>(a, begin, end);
+  if (a.bias) return rows_kernel<T, kCentre, kAdd, false, true, kStreamMode>(a, begin, end);
+  rows_kernel<T, kCentre, kAdd, false, false, kStreamMode>(a, begin, end);
+}
+
+// The instantiation for the given weight, bias and stream mode.
+template <class T, bool kCentre, bool kAdd>
+NORMKIT_INLINE void normalize_rows(const RowNorm& a, int64_t begin, int64_t end, int stream) {
+  if constexpr (T::kHasStreamingStores) {
+    if (kAdd && stream == kStreamOutAndSum) {
+      return rows_with_params<T, kCentre, kAdd, kStreamOutAndSum>(a, begin, end);
+    }
+    if (stream != kNoStream) return rows_with_params<T, kCentre, kAdd, kStreamOut>(a, begin, end);
+  }
+  rows_with_params<T, kCentre, kAdd, kNoStream>(a, begin, end);
+}
+
+using RowNormEntry = void(const RowNorm&, int64_t, int64_t, int);
 
 // Rows split over the threads, on the op's entry point for the tier in use.
 inline void run_row_norm(const RowNorm& a, RowNormEntry* portable, RowNormEntry* avx512) {
@@ -74,7 +104,11 @@ inline void run_row_norm(const RowNorm& a, RowNormEntry* portable, RowNormEntry*
   if (a.cols <= 0) return a.stats.record_empty(a.rows);
   const int64_t bytes = a.rows * a.cols * static_cast<int64_t>(sizeof(float));
   const int64_t arrays = a.residual ? 2 : 1;  // input and residual in; sum and out written
-  const bool stream = stream_output(arrays * bytes, arrays * bytes);
+  int stream = stream_output(arrays * bytes, arrays * bytes) ? kStreamOut : kNoStream;
+  if (stream && a.residual &&
+      (reinterpret_cast<uintptr_t>(a.sum_out) - reinterpret_cast<uintptr_t>(a.out)) % 64 == 0) {
+    stream = kStreamOutAndSum;
+  }
   RowNormEntry* entry = tier_entry<RowNormEntry>(portable, avx512);
   parallel_for(threads_for(a.rows * a.cols, kGrainValues), a.rows,
                [&](int, int64_t begin, int64_t end) { entry(a, begin, end, stream); });

@@ -1,10 +1,12 @@
 // Moments over contiguous runs: LayerNorm and RMSNorm rows, GroupNorm and InstanceNorm
 // channels-first groups, BatchNorm channels-first planes. RMSNorm is the same reduction without
-// centring (kCentre = false: no shift, sums of squares only); the fused residual add is a pre-op
-// of the reduction that writes the sums it reduces.
+// centring (kCentre = false: no shift, sums of squares only). The fused residual add is a pre-op
+// of the reads: the run reduced is a + b (float32, rounded once, as PyTorch's a + b), computed
+// on the fly here and again in the apply (kernels/apply.h), which is where the sum is written;
+// nothing is stored before the statistics are known, so the sum may overwrite a or b.
 //
 // The primitives come per tier (kernels/tiers.h): PortableRows here, Avx512Rows in
-// kernels/avx512/rows.h, with the same names. The tier-generic helpers at the end build on them.
+// kernels/rows_avx512.h, with the same names. The tier-generic helpers at the end build on them.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +16,25 @@
 
 namespace normkit {
 
+// What a run kernel reads, element by element: the values themselves, or a residual sum.
+struct Values {
+  const float* x;
+  NORMKIT_INLINE float operator[](int64_t i) const { return x[i]; }
+};
+struct SumOf {
+  const float* a;
+  const float* b;
+  NORMKIT_INLINE float operator[](int64_t i) const { return a[i] + b[i]; }
+};
+
 struct PortableRows {
   // The portable "fast" sums are the exact ones: nothing to check.
   static constexpr bool kFastSumsInexact = false;
 
   // Adds (x[i] - shift) and its square over a run into acc. Several independent accumulators
   // hide the add latency, so an L1-resident row is reduced faster than memory delivers it.
-  template <bool kCentre>
-  NORMKIT_INLINE static void run_sums(const float* x, int64_t n, double shift, ShiftedSums& acc) {
+  template <bool kCentre, class Src>
+  NORMKIT_INLINE static void sums_of(Src x, int64_t n, double shift, ShiftedSums& acc) {
     constexpr int kLanes = 32;
     double a1[kLanes] = {}, a2[kLanes] = {};
     int64_t i = 0;
@@ -49,19 +62,24 @@ struct PortableRows {
   }
 
   template <bool kCentre>
+  NORMKIT_INLINE static void run_sums(const float* x, int64_t n, double shift, ShiftedSums& acc) {
+    sums_of<kCentre>(Values{x}, n, shift, acc);
+  }
+  template <bool kCentre>
   NORMKIT_INLINE static void run_sums_fast(const float* x, int64_t n, float shift,
                                            ShiftedSums& acc) {
-    run_sums<kCentre>(x, n, shift, acc);
+    sums_of<kCentre>(Values{x}, n, shift, acc);
   }
-
-  // s[i] = a[i] + b[i] (float, rounded once, as PyTorch's a + b), summed as run_sums does. s may
-  // equal a or b.
+  // The same over the run a + b.
   template <bool kCentre>
-  NORMKIT_INLINE static void add_run_sums_fast(const float* a, const float* b, float* s, int64_t n,
+  NORMKIT_INLINE static void add_run_sums(const float* a, const float* b, int64_t n, double shift,
+                                          ShiftedSums& acc) {
+    sums_of<kCentre>(SumOf{a, b}, n, shift, acc);
+  }
+  template <bool kCentre>
+  NORMKIT_INLINE static void add_run_sums_fast(const float* a, const float* b, int64_t n,
                                                float shift, ShiftedSums& acc) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) s[i] = a[i] + b[i];
-    run_sums<kCentre>(s, n, shift, acc);
+    sums_of<kCentre>(SumOf{a, b}, n, shift, acc);
   }
 };
 
@@ -84,18 +102,18 @@ NORMKIT_INLINE RunMoments run_moments(const float* x, int64_t n) {
   return {acc, shift};
 }
 
-// run_moments of s = a + b, written to s on the way (the residual add as a pre-op).
+// run_moments of the run a + b.
 template <class T, bool kCentre>
-NORMKIT_INLINE RunMoments add_run_moments(const float* a, const float* b, float* s, int64_t n) {
+NORMKIT_INLINE RunMoments add_run_moments(const float* a, const float* b, int64_t n) {
   float shift = 0.0f;
   if constexpr (kCentre) {
     shift = median_of_first_three(n, [a, b](int64_t k) { return a[k] + b[k]; });
   }
   ShiftedSums acc;
-  T::template add_run_sums_fast<kCentre>(a, b, s, n, shift, acc);
+  T::template add_run_sums_fast<kCentre>(a, b, n, shift, acc);
   if (T::kFastSumsInexact && !trust_fast_sums<kCentre>(acc, n)) {
     acc = ShiftedSums{};
-    T::template run_sums<kCentre>(s, n, shift, acc);
+    T::template add_run_sums<kCentre>(a, b, n, shift, acc);
   }
   return {acc, shift};
 }

@@ -4,7 +4,7 @@
 //  - NORMKIT_DISPATCH functions are plain C++ compiled per instruction set (AVX2, baseline
 //    x86-64/SSE2) by GCC target_clones; the loader picks the clone for the running CPU.
 //  - On CPUs with AVX-512 (F, DQ, BW, VL) the hot loops run hand-written AVX-512 versions
-//    (kernels/avx512.h), compiled with NORMKIT_TARGET_AVX512 and called only after a CPU check.
+//    (kernels/*_avx512.h), compiled with NORMKIT_TARGET_AVX512 and called only after a CPU check.
 #pragma once
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)

@@ -7,11 +7,11 @@
 #pragma once
 
 #include "kernels/apply.h"
-#include "kernels/avx512/apply.h"
-#include "kernels/avx512/columns.h"
-#include "kernels/avx512/rows.h"
+#include "kernels/apply_avx512.h"
 #include "kernels/columns.h"
+#include "kernels/columns_avx512.h"
 #include "kernels/rows.h"
+#include "kernels/rows_avx512.h"
 #include "kernels/simd.h"
 
 namespace normkit {

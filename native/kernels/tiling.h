@@ -14,6 +14,10 @@ constexpr int64_t kGrainValues = int64_t{1} << 15;
 // Per-thread partial sums are padded to whole 64-byte lines, so threads never share a line.
 constexpr int64_t kDoublesPerLine = 8;
 
+// Rows of at most this many values are normalized two at a time, so the latency of one row's
+// statistics (horizontal sums, divide, square root: ~100 cycles) overlaps the other's work.
+constexpr int64_t kShortRowValues = 1024;
+
 // Exact column sums (channels-last): a block of rows of about this many bytes stays in L1 while
 // it is swept once per 32-channel tile whose sums live in registers.
 constexpr int64_t kColumnBlockBytes = int64_t{16} << 10;
@@ -27,6 +31,14 @@ constexpr int64_t kFloatBlockRows = kFloatValuesPerLane;
 // Channels-first sets of runs: below this many values per run, the statistics of the next set
 // are not summed under the apply of the current one (the per-run overhead would dominate).
 constexpr int64_t kPipelineMinRun = 64;
+
+// Fewer sets than threads (channels-first): runs are cut into pieces of at least this many
+// values, so each piece is worth a vector loop.
+constexpr int64_t kMinPieceValues = 16;
+
+// The periodic apply expands its parameters only for data holding at least this many periods,
+// so the expansion costs less than the apply.
+constexpr int64_t kMinPeriodsExpanded = 4;
 
 // Longest channels-last period (a multiple of 16 and of the channel count) expanded for the
 // periodic apply: 3 arrays of this many floats (64 KB each, L2); past it, rows one at a time.

@@ -176,15 +176,10 @@ export function parseReport<T>(r: ChildResult): ChildReport<T> {
 /** Whether the compiled addon loads in this process (independently of NORMKIT_BACKEND). */
 export function loadRawAddon(): Record<string, (...args: unknown[]) => unknown> | null {
   try {
+    // The loader lib/native.ts uses: build/Release here, a prebuilt binary only if there is none.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bindings = require('bindings') as (opts: {
-      bindings: string;
-      module_root: string;
-    }) => unknown;
-    return bindings({ bindings: 'normkit', module_root: REPO_ROOT }) as Record<
-      string,
-      (...args: unknown[]) => unknown
-    >;
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    return load(REPO_ROOT) as Record<string, (...args: unknown[]) => unknown>;
   } catch {
     return null;
   }

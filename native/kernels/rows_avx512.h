@@ -2,7 +2,7 @@
 // exact double sums, and the faster float-partial sums checked by trust_fast_sums.
 #pragma once
 
-#include "kernels/avx512/common.h"
+#include "kernels/avx512.h"
 #include "kernels/moments.h"
 #include "kernels/tiling.h"
 
@@ -10,9 +10,10 @@
 
 namespace normkit::avx512 {
 
-// Exact shifted sums of a run: four pairs of accumulators hide the add latency.
-template <bool kCentre>
-NORMKIT_AVX512_INLINE void run_sums(const float* x, int64_t n, double shift, ShiftedSums& acc) {
+// Exact shifted sums of a run (of values or of residual sums): four pairs of accumulators hide
+// the add latency.
+template <bool kCentre, class Src>
+NORMKIT_AVX512_INLINE void run_sums(Src x, int64_t n, double shift, ShiftedSums& acc) {
   const __m512d sh = _mm512_set1_pd(shift);
   __m512d s[4], q[4];
   for (int k = 0; k < 4; ++k) s[k] = q[k] = _mm512_setzero_pd();
@@ -20,7 +21,7 @@ NORMKIT_AVX512_INLINE void run_sums(const float* x, int64_t n, double shift, Shi
   for (; i + 32 <= n; i += 32) {
     for (int k = 0; k < 4; ++k) {
       // vcvtps2pd straight from memory: no shuffle to split a 16-float vector.
-      const __m512d d = _mm512_sub_pd(cvt_pd(_mm256_loadu_ps(x + i + 8 * k)), sh);
+      const __m512d d = _mm512_sub_pd(cvt_pd(x.load8(i + 8 * k)), sh);
       if constexpr (kCentre) s[k] = _mm512_add_pd(s[k], d);
       q[k] = _mm512_fmadd_pd(d, d, q[k]);
     }
@@ -28,7 +29,7 @@ NORMKIT_AVX512_INLINE void run_sums(const float* x, int64_t n, double shift, Shi
   for (; i < n; i += 16) {
     const __mmask16 m = lanes_before(i, n);
     __m512d d0, d1;
-    widen_shifted(_mm512_maskz_loadu_ps(m, x + i), sh, sh, m, d0, d1);
+    widen_shifted(x.load(i, m), sh, sh, m, d0, d1);
     if constexpr (kCentre) {
       s[0] = _mm512_add_pd(s[0], d0);
       s[1] = _mm512_add_pd(s[1], d1);
@@ -95,50 +96,19 @@ NORMKIT_AVX512_INLINE __m512 centred(__m512 v, __m512 shift) {
 // the mean (relative to the spread), when squares overflow (|x - shift| > 1e19) or underflow
 // (|x - shift| < 1e-19); trust_fast_sums() detects each case and the caller redoes the run with
 // run_sums. `shift` must be a value of the data (so constant runs give 0).
-template <bool kCentre>
-NORMKIT_AVX512_INLINE void run_sums_fast(const float* x, int64_t n, float shift,
-                                         ShiftedSums& acc) {
+template <bool kCentre, class Src>
+NORMKIT_AVX512_INLINE void run_sums_fast(Src x, int64_t n, float shift, ShiftedSums& acc) {
   const __m512 sh = _mm512_set1_ps(shift);
   BlockSums<kCentre> sums;
   int64_t i = 0;
   for (; i + kBlockValues <= n; i += kBlockValues) {
     for (int64_t k = 0; k < kBlockValues; k += 32) {
-      sums.add(centred<kCentre>(_mm512_loadu_ps(x + i + k), sh),
-               centred<kCentre>(_mm512_loadu_ps(x + i + k + 16), sh));
+      sums.add(centred<kCentre>(x.load(i + k), sh), centred<kCentre>(x.load(i + k + 16), sh));
     }
     sums.end_block();
   }
   sums.add_to(acc);
-  if (i < n) run_sums<kCentre>(x + i, n - i, static_cast<double>(shift), acc);
-}
-
-// run_sums_fast of s = a + b, writing s on the way; s may equal a or b.
-template <bool kCentre>
-NORMKIT_AVX512_INLINE void add_run_sums_fast(const float* a, const float* b, float* s, int64_t n,
-                                             float shift, ShiftedSums& acc) {
-  const __m512 sh = _mm512_set1_ps(shift);
-  BlockSums<kCentre> sums;
-  int64_t i = 0;
-  for (; i + kBlockValues <= n; i += kBlockValues) {
-    for (int64_t k = 0; k < kBlockValues; k += 32) {
-      const __m512 v0 = _mm512_add_ps(_mm512_loadu_ps(a + i + k), _mm512_loadu_ps(b + i + k));
-      const __m512 v1 =
-          _mm512_add_ps(_mm512_loadu_ps(a + i + k + 16), _mm512_loadu_ps(b + i + k + 16));
-      _mm512_storeu_ps(s + i + k, v0);
-      _mm512_storeu_ps(s + i + k + 16, v1);
-      sums.add(centred<kCentre>(v0, sh), centred<kCentre>(v1, sh));
-    }
-    sums.end_block();
-  }
-  sums.add_to(acc);
-  if (i < n) {
-    for (int64_t j = i; j < n; j += 16) {
-      const __mmask16 m = lanes_before(j, n);
-      _mm512_mask_storeu_ps(
-          s + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j)));
-    }
-    run_sums<kCentre>(s + i, n - i, static_cast<double>(shift), acc);
-  }
+  if (i < n) run_sums<kCentre>(x.after(i), n - i, static_cast<double>(shift), acc);
 }
 
 }  // namespace normkit::avx512
@@ -152,17 +122,22 @@ struct Avx512Rows {
   template <bool kCentre>
   NORMKIT_TARGET_AVX512 static void run_sums(const float* x, int64_t n, double shift,
                                              ShiftedSums& acc) {
-    avx512::run_sums<kCentre>(x, n, shift, acc);
+    avx512::run_sums<kCentre>(avx512::VecValues{x}, n, shift, acc);
   }
   template <bool kCentre>
   NORMKIT_TARGET_AVX512 static void run_sums_fast(const float* x, int64_t n, float shift,
                                                   ShiftedSums& acc) {
-    avx512::run_sums_fast<kCentre>(x, n, shift, acc);
+    avx512::run_sums_fast<kCentre>(avx512::VecValues{x}, n, shift, acc);
   }
   template <bool kCentre>
-  NORMKIT_TARGET_AVX512 static void add_run_sums_fast(const float* a, const float* b, float* s,
-                                                      int64_t n, float shift, ShiftedSums& acc) {
-    avx512::add_run_sums_fast<kCentre>(a, b, s, n, shift, acc);
+  NORMKIT_TARGET_AVX512 static void add_run_sums(const float* a, const float* b, int64_t n,
+                                                 double shift, ShiftedSums& acc) {
+    avx512::run_sums<kCentre>(avx512::VecSumOf{a, b}, n, shift, acc);
+  }
+  template <bool kCentre>
+  NORMKIT_TARGET_AVX512 static void add_run_sums_fast(const float* a, const float* b, int64_t n,
+                                                      float shift, ShiftedSums& acc) {
+    avx512::run_sums_fast<kCentre>(avx512::VecSumOf{a, b}, n, shift, acc);
   }
 };
 

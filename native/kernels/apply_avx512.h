@@ -4,9 +4,11 @@
 // streaming stores, head and tail with masks; callers end a streaming range with fence().
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/apply.h"
-#include "kernels/avx512/common.h"
-#include "kernels/avx512/rows.h"
+#include "kernels/avx512.h"
+#include "kernels/rows_avx512.h"
 
 #if NORMKIT_HAVE_AVX512
 
@@ -23,22 +25,35 @@ NORMKIT_AVX512_INLINE __m512 normalize(__m512 x, __m512 hi, __m512 scale, __m512
   return v;
 }
 
-template <bool kWeight, bool kBias>
-NORMKIT_AVX512_INLINE void apply_masked(const float* x, float* y, const float* w, const float* b,
+// Where the apply writes: y, and with the residual add the sum too (the sum's stores stream
+// only when it shares y's alignment, kStreamSum).
+template <bool kStream, bool kStreamSum>
+NORMKIT_AVX512_INLINE void store_sum(float* sum, int64_t i, __m512 v) {
+  if constexpr (kStreamSum) {
+    store<kStream>(sum + i, v);
+  } else {
+    _mm512_storeu_ps(sum + i, v);
+  }
+}
+
+template <bool kWeight, bool kBias, class Src>
+NORMKIT_AVX512_INLINE void apply_masked(Src x, float* sum, float* y, const float* w, const float* b,
                                         int64_t i, __mmask16 m, __m512 hi, __m512 scale,
                                         __m512 offset) {
   const __m512 zero = _mm512_setzero_ps();
   const __m512 wv = kWeight ? _mm512_maskz_loadu_ps(m, w + i) : zero;
   const __m512 bv = kBias ? _mm512_maskz_loadu_ps(m, b + i) : zero;
-  _mm512_mask_storeu_ps(
-      y + i, m,
-      normalize<kWeight, kBias>(_mm512_maskz_loadu_ps(m, x + i), hi, scale, offset, wv, bv));
+  const __m512 v = x.load(i, m);
+  if constexpr (std::is_same_v<Src, VecSumOf>) _mm512_mask_storeu_ps(sum + i, m, v);
+  _mm512_mask_storeu_ps(y + i, m, normalize<kWeight, kBias>(v, hi, scale, offset, wv, bv));
 }
 
-// y = (x - hi) * scale + offset (then * w[i], + b[i]) over a contiguous run.
-template <bool kWeight, bool kBias, bool kStream>
-NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, Affine f, const float* w,
-                                     const float* b) {
+// y = (x - hi) * scale + offset (then * w[i], + b[i]) over a contiguous run; with a residual
+// sum as the source, the sum is written to `sum` on the way. y (and sum) may equal a source
+// array: each vector is read before it is written.
+template <bool kWeight, bool kBias, bool kStream, bool kStreamSum = false, class Src>
+NORMKIT_AVX512_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f,
+                                     const float* w, const float* b) {
   const __m512 hi = _mm512_set1_ps(f.hi), scale = _mm512_set1_ps(f.scale);
   const __m512 offset = _mm512_set1_ps(f.offset);
   const __m512 zero = _mm512_setzero_ps();
@@ -46,17 +61,26 @@ NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, Affine
   if constexpr (kStream) {
     const int64_t head = unaligned_head(y);
     if (head > 0 && head < n) {
-      apply_masked<kWeight, kBias>(x, y, w, b, 0, first_lanes(head), hi, scale, offset);
+      apply_masked<kWeight, kBias>(x, sum, y, w, b, 0, first_lanes(head), hi, scale, offset);
       i = head;
     }
   }
   for (; i + 16 <= n; i += 16) {
     const __m512 wv = kWeight ? _mm512_loadu_ps(w + i) : zero;
     const __m512 bv = kBias ? _mm512_loadu_ps(b + i) : zero;
-    store<kStream>(y + i,
-                   normalize<kWeight, kBias>(_mm512_loadu_ps(x + i), hi, scale, offset, wv, bv));
+    const __m512 v = x.load(i);
+    if constexpr (std::is_same_v<Src, VecSumOf>) store_sum<kStream, kStreamSum>(sum, i, v);
+    store<kStream>(y + i, normalize<kWeight, kBias>(v, hi, scale, offset, wv, bv));
   }
-  if (i < n) apply_masked<kWeight, kBias>(x, y, w, b, i, first_lanes(n - i), hi, scale, offset);
+  if (i < n) {
+    apply_masked<kWeight, kBias>(x, sum, y, w, b, i, first_lanes(n - i), hi, scale, offset);
+  }
+}
+
+template <bool kWeight, bool kBias, bool kStream>
+NORMKIT_AVX512_INLINE void apply_run(const float* x, float* y, int64_t n, Affine f, const float* w,
+                                     const float* b) {
+  apply_src<kWeight, kBias, kStream>(VecValues{x}, nullptr, y, n, f, w, b);
 }
 
 // Software pipeline of channels-first sets of runs: normalizes `cur` (scalar parameters) into y
@@ -71,7 +95,7 @@ NORMKIT_AVX512_INLINE void apply_and_accumulate(const float* cur, float* y, int6
     const int64_t head = unaligned_head(y) < n ? unaligned_head(y) : n;
     if (head > 0) {
       apply_run<false, false, false>(cur, y, head, f, nullptr, nullptr);
-      run_sums<true>(next, head, static_cast<double>(shift), acc);
+      run_sums<true>(VecValues{next}, head, static_cast<double>(shift), acc);
       i = head;
     }
   }
@@ -94,7 +118,7 @@ NORMKIT_AVX512_INLINE void apply_and_accumulate(const float* cur, float* y, int6
   sums.add_to(acc);
   if (i < n) {
     apply_run<false, false, kStream>(cur + i, y + i, n - i, f, nullptr, nullptr);
-    run_sums<true>(next + i, n - i, static_cast<double>(shift), acc);
+    run_sums<true>(VecValues{next + i}, n - i, static_cast<double>(shift), acc);
   }
 }
 
@@ -159,9 +183,9 @@ NORMKIT_AVX512_INLINE void apply_periodic_in_registers(const float* x, float* y,
   }
   for (; i + 16 * kVectors <= end; i += 16 * kVectors) {
     for (int k = 0; k < kVectors; ++k) {
-      store<kStream>(y + i + 16 * k, _mm512_fmadd_ps(
-                                         _mm512_sub_ps(_mm512_loadu_ps(x + i + 16 * k), h[k]),
-                                         s[k], o[k]));
+      store<kStream>(
+          y + i + 16 * k,
+          _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16 * k), h[k]), s[k], o[k]));
     }
   }
   // Less than a period left.
@@ -180,6 +204,14 @@ struct Avx512Apply {
   NORMKIT_TARGET_AVX512 static void apply_run(const float* x, float* y, int64_t n, Affine f,
                                               const float* w, const float* b) {
     avx512::apply_run<kWeight, kBias, kStream>(x, y, n, f, w, b);
+  }
+
+  template <bool kWeight, bool kBias, bool kStream, bool kStreamSum>
+  NORMKIT_TARGET_AVX512 static void add_apply_run(const float* a, const float* b, float* sum,
+                                                  float* y, int64_t n, Affine f, const float* w,
+                                                  const float* bias) {
+    avx512::apply_src<kWeight, kBias, kStream, kStreamSum>(avx512::VecSumOf{a, b}, sum, y, n, f, w,
+                                                           bias);
   }
 
   template <bool kStream>

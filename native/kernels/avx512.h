@@ -1,5 +1,6 @@
-// The pieces of the hand-written AVX-512 kernels that every access pattern uses. Everything in
-// kernels/avx512/ is compiled for AVX-512 only and runs only when use_avx512() says so.
+// The pieces of the hand-written AVX-512 kernels that every access pattern uses (rows_avx512.h,
+// columns_avx512.h, apply_avx512.h). All of it is compiled for AVX-512 only and runs only when
+// use_avx512() says so.
 #pragma once
 
 #include "kernels/simd.h"
@@ -49,6 +50,33 @@ NORMKIT_AVX512_INLINE void widen_shifted(__m512 v, __m512d shift_lo, __m512d shi
 NORMKIT_AVX512_INLINE int64_t unaligned_head(const float* y) {
   return static_cast<int64_t>(((64 - (reinterpret_cast<uintptr_t>(y) & 63)) & 63) / sizeof(float));
 }
+
+// What a run kernel reads, 8 or 16 floats at a time (the tier's versions of Values and SumOf in
+// kernels/rows.h): the values themselves, or the residual sum a + b. Masked loads read nothing
+// outside the mask.
+struct VecValues {
+  const float* x;
+  VecValues after(int64_t i) const { return {x + i}; }
+  NORMKIT_AVX512_INLINE __m256 load8(int64_t i) const { return _mm256_loadu_ps(x + i); }
+  NORMKIT_AVX512_INLINE __m512 load(int64_t i) const { return _mm512_loadu_ps(x + i); }
+  NORMKIT_AVX512_INLINE __m512 load(int64_t i, __mmask16 m) const {
+    return _mm512_maskz_loadu_ps(m, x + i);
+  }
+};
+struct VecSumOf {
+  const float* a;
+  const float* b;
+  VecSumOf after(int64_t i) const { return {a + i, b + i}; }
+  NORMKIT_AVX512_INLINE __m256 load8(int64_t i) const {
+    return _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+  }
+  NORMKIT_AVX512_INLINE __m512 load(int64_t i) const {
+    return _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+  }
+  NORMKIT_AVX512_INLINE __m512 load(int64_t i, __mmask16 m) const {
+    return _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+  }
+};
 
 // A store of 16 floats, streaming (non-temporal, y 64-byte aligned) or not.
 template <bool kStream>

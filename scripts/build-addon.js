@@ -1,0 +1,88 @@
+// npm test's first step: rebuilds the addon when its C++ changed since build/Release/normkit.node
+// was linked, so the suite never runs a stale addon after a C++ edit. `node-gyp build` (make)
+// recompiles only what changed, headers included; a new or removed source file, or a changed
+// binding.gyp, needs `node-gyp configure` first (binding.gyp lists the sources when configured).
+// With nothing changed this costs a directory walk, not a make run.
+//
+// Where no addon was built (`npm install` on a machine without a compiler falls back to the
+// reference backend), a failed build warns and the tests run on the reference backend, as
+// normkit does; where an addon exists, a failed rebuild fails npm test, since the suite would
+// otherwise test the old addon. NORMKIT_BACKEND=js skips the build.
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const addonPath = path.join(root, 'build', 'Release', 'normkit.node');
+const makefile = path.join(root, 'build', 'Makefile');
+const targetMk = path.join(root, 'build', 'normkit.target.mk');
+
+if (process.env.NORMKIT_BACKEND === 'js') process.exit(0);
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** Every C++ source and header under native/, relative to the root. */
+function nativeFiles(dir = 'native') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) out.push(...nativeFiles(rel));
+    else if (/\.(cc|h)$/.test(e.name)) out.push(rel);
+  }
+  return out;
+}
+
+/** The Node headers the last configure used (npm passes its nodedir; a bare `node` run does not). */
+function nodedirArgs() {
+  if (process.env.npm_config_nodedir) return [];
+  try {
+    const gypi = fs.readFileSync(path.join(root, 'build', 'config.gypi'), 'utf8');
+    const m = /"nodedir":\s*"([^"]+)"/.exec(gypi);
+    return m ? [`--nodedir=${m[1]}`] : [];
+  } catch {
+    return [];
+  }
+}
+
+function gyp(args) {
+  const bin = require.resolve('node-gyp/bin/node-gyp.js');
+  const extra = args[0] === 'configure' ? nodedirArgs() : [];
+  return spawnSync(process.execPath, [bin, ...args, ...extra], { cwd: root, stdio: 'inherit' })
+    .status;
+}
+
+const built = mtime(addonPath);
+const sources = require(path.join(root, 'native', 'sources.js'));
+let configure = mtime(makefile) < 0 || mtime(path.join(root, 'binding.gyp')) > mtime(makefile);
+if (!configure) {
+  // The configured source list must be today's (a file added or removed since).
+  const mk = fs.existsSync(targetMk) ? fs.readFileSync(targetMk, 'utf8') : '';
+  const listed = [...mk.matchAll(/\$\(obj\)\.target\/\$\(TARGET\)\/(\S+)\.o/g)].map(
+    (m) => `${m[1]}.cc`,
+  );
+  configure = listed.sort().join('\n') !== [...sources].sort().join('\n');
+}
+const changed = nativeFiles().filter((f) => mtime(path.join(root, f)) > built);
+if (!configure && built >= 0 && changed.length === 0) process.exit(0);
+
+const why = configure
+  ? 'the source list or binding.gyp changed'
+  : built < 0
+    ? 'there is no build/Release/normkit.node'
+    : `${changed.length} C++ file(s) changed (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''})`;
+console.log(`build-addon: ${why}; rebuilding the addon`);
+const status = configure ? gyp(['configure']) || gyp(['build']) : gyp(['build']);
+if (status !== 0) {
+  if (built >= 0) {
+    console.error('build-addon: the addon failed to build; not testing the stale one.');
+    process.exit(status || 1);
+  }
+  console.warn('build-addon: no addon could be built; the tests run on the reference backend.');
+}
