@@ -55,7 +55,9 @@ void release_threads(int threads) {
   // sequentially consistent, so either it sees these threads free or this sees it waiting. Taking
   // the lock orders the wake-up after its check.
   if (g_waiters.load() > 0) {
-    { std::lock_guard<std::mutex> lock(g_mutex); }
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+    }
     g_freed.notify_all();
   }
 }

@@ -618,8 +618,7 @@ void run_channels(const ChannelCase& k) {
   }
   Reference ref;
   if (k.op == ChannelOp::kBatchNorm) {
-    ref = grouped_reference(
-        x0, s, c, [](int64_t, int64_t ch) { return ch; }, wp, bp);
+    ref = grouped_reference(x0, s, c, [](int64_t, int64_t ch) { return ch; }, wp, bp);
   } else if (k.op == ChannelOp::kGroupNorm) {
     const int64_t g = k.groups, d = c / g;
     ref = grouped_reference(

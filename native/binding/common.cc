@@ -20,36 +20,57 @@ std::string number_text(double d) {
 
 const char* typed_array_name(napi_typedarray_type t) {
   switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    default: return "a typed array";
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    default:
+      return "a typed array";
   }
 }
 }  // namespace
 
-void type_error(const Napi::Env& env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+void type_error(const Napi::Env& env, const std::string& msg) {
+  throw Napi::TypeError::New(env, msg);
+}
 void range_error(const Napi::Env& env, const std::string& msg) {
   throw Napi::RangeError::New(env, msg);
 }
 
 std::string describe(const Napi::Value& v) {
   switch (v.Type()) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return v.As<Napi::Boolean>().Value() ? "true" : "false";
-    case napi_number: return number_text(v.As<Napi::Number>().DoubleValue());
-    case napi_string: return "a string";
-    case napi_bigint: return "a bigint";
-    case napi_function: return "a function";
-    case napi_symbol: return "a symbol";
-    default: break;
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return v.As<Napi::Boolean>().Value() ? "true" : "false";
+    case napi_number:
+      return number_text(v.As<Napi::Number>().DoubleValue());
+    case napi_string:
+      return "a string";
+    case napi_bigint:
+      return "a bigint";
+    case napi_function:
+      return "a function";
+    case napi_symbol:
+      return "a symbol";
+    default:
+      break;
   }
   if (v.IsTypedArray()) {
     const Napi::TypedArray t = v.As<Napi::TypedArray>();
@@ -71,8 +92,8 @@ FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const ch
   size_t offset = 0;
   if (napi_get_typedarray_info(info.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != napi_float32_array) {
-    type_error(info.Env(),
-               std::string("Expected a Float32Array for ") + name + ", but received " + describe(v));
+    type_error(info.Env(), std::string("Expected a Float32Array for ") + name + ", but received " +
+                               describe(v));
   }
   // data already points at the view's first element (N-API adds byteOffset).
   return {static_cast<float*>(data), static_cast<int64_t>(length), true};
@@ -103,7 +124,8 @@ double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name
   double d = 0;
   const Napi::Value v = arg(info, index);
   if (napi_get_value_double(info.Env(), v, &d) != napi_ok) {
-    type_error(info.Env(), std::string("Expected a number for ") + name + ", but received " + describe(v));
+    type_error(info.Env(),
+               std::string("Expected a number for ") + name + ", but received " + describe(v));
   }
   return d;
 }
@@ -121,7 +143,8 @@ bool bool_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   bool b = false;
   const Napi::Value v = arg(info, index);
   if (napi_get_value_bool(info.Env(), v, &b) != napi_ok) {
-    type_error(info.Env(), std::string("Expected a boolean for ") + name + ", but received " + describe(v));
+    type_error(info.Env(),
+               std::string("Expected a boolean for ") + name + ", but received " + describe(v));
   }
   return b;
 }

@@ -21,12 +21,12 @@ constexpr int kMaxArgs = 16;
 struct ArgSpec {
   ArgKind kind;
   Role role;
-  const char* label;     // the public argument, as error messages name it
-  int length[3];         // indices of the size arguments whose product is the array's length
+  const char* label;  // the public argument, as error messages name it
+  int length[3];      // indices of the size arguments whose product is the array's length
   int length_count;
-  int in_place[2];       // arrays this written array may be identical to
+  int in_place[2];  // arrays this written array may be identical to
   int in_place_count;
-  int written_when;      // for states: the flag argument under which they are written, else -1
+  int written_when;  // for states: the flag argument under which they are written, else -1
 };
 
 // The unwrapped arguments of one call, by position.

@@ -41,8 +41,8 @@ bool overlaps(const FloatSpan& a, const FloatSpan& b) {
 
 // Unwraps and re-checks the arguments of `op` starting at info[first]; throws on a bad one.
 // Fills `held` with the positions of the arrays present (for the async path's references).
-void Unwrap(const Napi::CallbackInfo& info, const OpEntry& op, size_t first, Args& a,
-            int* held, int& held_count) {
+void Unwrap(const Napi::CallbackInfo& info, const OpEntry& op, size_t first, Args& a, int* held,
+            int& held_count) {
   const Napi::Env env = info.Env();
   // Scalars first: the sizes give the arrays' lengths.
   for (int i = 0; i < op.count; ++i) {
@@ -70,9 +70,10 @@ void Unwrap(const Napi::CallbackInfo& info, const OpEntry& op, size_t first, Arg
     const ArgSpec& s = op.args[i];
     if (!is_array(s)) continue;
     int64_t length = 1;
-    for (int k = 0; k < s.length_count; ++k) length = checked_product(env, length, a.size(s.length[k]));
-    const bool required = s.kind == ArgKind::kF32 ||
-                          (s.role == Role::kState && !a.flag(s.written_when));
+    for (int k = 0; k < s.length_count; ++k)
+      length = checked_product(env, length, a.size(s.length[k]));
+    const bool required =
+        s.kind == ArgKind::kF32 || (s.role == Role::kState && !a.flag(s.written_when));
     a.spans_[i] = float_array(info, first + i, s.label, length, !required);
     if (a.spans_[i]) held[held_count++] = i;
     if (a.spans_[i] && a.spans_[i].length > 0) {  // an empty array shares no memory
@@ -105,8 +106,9 @@ void RunChecked(const Napi::Env& env, const OpEntry& op, const Args& a) {
   try {
     op.run(a);
   } catch (const std::bad_alloc&) {
-    range_error(env, "Expected sizes whose working memory fits in memory for input.shape, but "
-                     "received sizes it cannot allocate");
+    range_error(env,
+                "Expected sizes whose working memory fits in memory for input.shape, but "
+                "received sizes it cannot allocate");
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, std::string("normkit: kernel failed: ") + e.what());
   }
@@ -164,10 +166,10 @@ class OpWork {
     napi_value promise;
     NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &work->deferred_, &promise), Napi::Value());
     napi_value name = Napi::String::New(env, op.name);
-    NAPI_THROW_IF_FAILED(env,
-                         napi_create_async_work(env, nullptr, name, Execute, Complete, work.get(),
-                                                &work->work_),
-                         Napi::Value());
+    NAPI_THROW_IF_FAILED(
+        env,
+        napi_create_async_work(env, nullptr, name, Execute, Complete, work.get(), &work->work_),
+        Napi::Value());
     NAPI_THROW_IF_FAILED(env, napi_queue_async_work(env, work->work_), Napi::Value());
     work.release();  // owned by the queued work until Complete
     return Napi::Value(env, promise);
@@ -189,8 +191,9 @@ class OpWork {
     try {
       w->op_.run(w->args_);
     } catch (const std::bad_alloc&) {
-      w->error_ = "Expected sizes whose working memory fits in memory for input.shape, but "
-                  "received sizes it cannot allocate";
+      w->error_ =
+          "Expected sizes whose working memory fits in memory for input.shape, but "
+          "received sizes it cannot allocate";
     } catch (const std::exception& e) {
       w->error_ = std::string("normkit: kernel failed: ") + e.what();
     }

@@ -1,8 +1,6 @@
 #include "kernels/channels_last.h"
 
 #include <algorithm>
-#include <optional>
-#include <utility>
 
 #include "kernels/apply.h"
 #include "kernels/columns.h"
@@ -79,7 +77,7 @@ class SampleStats {
   Scratch<double, kInlineChannels> mean_, rstd_;
 };
 
-// ---- a sample per thread at a time, pipelined ------------------------------------------------
+// ---- a sample per thread at a time ------------------------------------------------------------
 
 // Column sums of rows [r0, r1) of x into sums (as s1 / s2 arrays: the tiers' column layout).
 template <class T, bool kFast>
@@ -97,59 +95,42 @@ NORMKIT_INLINE void gather_sums(const double* s1, const double* s2, int64_t c, S
   for (int64_t i = 0; i < c; ++i) out[i] = {s1[i], s2[i]};
 }
 
-// Samples [begin, end) on one thread. Each sample is summed while the previous one is applied,
-// in alternating blocks of rows, so the statistics ride along with the output stream instead of
-// taking a pass of their own; the second read of a sample (800 KB for 56x56x64) is from L2/L3.
+// Samples [begin, end) on one thread, each summed and then applied while it is still in L2
+// (800 KB for 56x56x64). Its traffic to memory is the copy's: one read, one write. Summing the
+// next sample under the current one's apply was tried: it keeps two samples live, so the
+// second read of each spills from L2, and it was no faster.
 template <class T, bool kStream>
 NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end) {
   const int64_t c = a.channels, rows = a.spatial, numel = rows * c;
   const int64_t stride = (c + kDoublesPerLine - 1) / kDoublesPerLine * kDoublesPerLine;
-  // Column sums of the current and the next sample, s1 then s2 each.
-  Scratch<double, 4 * kInlineChannels> sums(static_cast<size_t>(4 * stride));
-  double* cur = sums.data();
-  double* next = cur + 2 * stride;
-  SampleStats stats_a(a), stats_b(a);
-  SampleStats* stats_cur = &stats_a;
-  SampleStats* stats_next = &stats_b;
+  // Column sums as the tiers keep them: s1 then s2.
+  Scratch<double, 2 * kInlineChannels> sums(static_cast<size_t>(2 * stride));
+  double* s1 = sums.data();
+  double* s2 = s1 + stride;
+  SampleStats stats(a);
   ChannelAffine affine(c);
-  const int64_t block_rows = std::max<int64_t>(1, kColumnBlockBytes / (c * 4));
   const bool periodic = PeriodicAffine::worth_it(c, numel);
-
-  pick_group_shifts(a, a.x + begin * numel, stats_cur->shift());
-  std::fill(cur, cur + 2 * stride, 0.0);
-  add_column_sums<T, true>(a.x + begin * numel, 0, rows, c, stats_cur->shift(), cur, cur + stride);
   for (int64_t n = begin; n < end; ++n) {
     const float* x = a.x + n * numel;
     float* y = a.y + n * numel;
-    gather_sums(cur, cur + stride, c, stats_cur->sums());
-    if (T::kFastSumsInexact && !stats_cur->trusted()) {
+    pick_group_shifts(a, x, stats.shift());
+    std::fill(s1, s1 + 2 * stride, 0.0);
+    add_column_sums<T, true>(x, 0, rows, c, stats.shift(), s1, s2);
+    gather_sums(s1, s2, c, stats.sums());
+    if (T::kFastSumsInexact && !stats.trusted()) {
       // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
-      std::fill(cur, cur + 2 * stride, 0.0);
-      add_column_sums<T, false>(x, 0, rows, c, stats_cur->shift(), cur, cur + stride);
-      gather_sums(cur, cur + stride, c, stats_cur->sums());
+      std::fill(s1, s1 + 2 * stride, 0.0);
+      add_column_sums<T, false>(x, 0, rows, c, stats.shift(), s1, s2);
+      gather_sums(s1, s2, c, stats.sums());
     }
-    stats_cur->finish(n, affine);
-    const bool more = n + 1 < end;
-    if (more) {
-      pick_group_shifts(a, x + numel, stats_next->shift());
-      std::fill(next, next + 2 * stride, 0.0);
+    stats.finish(n, affine);
+    if (periodic) {
+      // Built per sample: the expansion is a few periods, the sample many more.
+      const PeriodicAffine pa(affine);
+      T::template apply_periodic<kStream>(x, y, 0, numel, pa);
+    } else {
+      apply_rows_of_channels(x, y, 0, rows, affine);
     }
-    // Built per sample: the expansion is a few periods, the sample many more.
-    std::optional<PeriodicAffine> expanded;
-    const PeriodicAffine* pa = periodic ? &expanded.emplace(affine) : nullptr;
-    for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
-      const int64_t r1 = std::min(rows, r0 + block_rows);
-      if (pa) {
-        T::template apply_periodic<kStream>(x, y, r0 * c, r1 * c, *pa);
-      } else {
-        apply_rows_of_channels(x, y, r0, r1, affine);
-      }
-      if (more) {
-        add_column_sums<T, true>(x + numel, r0, r1, c, stats_next->shift(), next, next + stride);
-      }
-    }
-    std::swap(cur, next);
-    std::swap(stats_cur, stats_next);
   }
   if constexpr (kStream) T::fence();
 }

@@ -1,6 +1,5 @@
 // Channels-last normalization with statistics per (sample, group) of channels: column moments
-// (kernels/columns.h) per sample, merged per group, then the periodic per-channel apply. With a
-// sample per thread at a time, each sample's sums ride along with the previous sample's apply.
+// (kernels/columns.h) per sample, merged per group, then the periodic per-channel apply.
 // BatchNorm is one sample of batch * spatial rows with a group per channel.
 #pragma once
 

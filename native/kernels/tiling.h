@@ -16,7 +16,7 @@ constexpr int64_t kDoublesPerLine = 8;
 
 // Rows of at most this many values are normalized two at a time, so the latency of one row's
 // statistics (horizontal sums, divide, square root: ~100 cycles) overlaps the other's work.
-constexpr int64_t kShortRowValues = 1024;
+constexpr int64_t kShortRowValues = 512;
 
 // Exact column sums (channels-last): a block of rows of about this many bytes stays in L1 while
 // it is swept once per 32-channel tile whose sums live in registers.
