@@ -1,32 +1,95 @@
 {
+  # The kernels (native/kernels/*.cc but dispatch.cc and simd.cc) are compiled once per SIMD tier,
+  # each a static library with that tier's instruction-set flags and NORMKIT_TIER_<TIER> (the
+  # namespace its code lives in, kernels/tier.h), as ATen builds its kernels once per
+  # CPU_CAPABILITY; kernels/dispatch.cc picks one at run time. No -march=native anywhere: the
+  # binary runs on every CPU of its platform. Adding an op adds a file, never a line here.
+  "variables": {
+    "kernel_sources": ["<!@(node -p \"require('./native/sources.js').kernels.join(' ')\")"],
+    "openmp": "<!(node native/detect-openmp.js)"
+  },
+  "target_defaults": {
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "cflags!": ["-fno-exceptions", "-O2", "-O3"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd"],
+    "conditions": [
+      ["OS=='linux' and openmp=='1'", {"cflags_cc": ["-fopenmp"]}],
+      ["OS=='mac'", {
+        "xcode_settings": {
+          "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+          "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+          "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fopenmp-simd"]
+        }
+      }]
+    ]
+  },
   "targets": [
     {
       "target_name": "normkit",
-      # Every C++ file of native/ (the kernels, one per op, included): adding an op adds a file,
-      # never a line here.
-      "sources": [
-        "<!@(node -p \"require('./native/sources.js').join(' ')\")"
-      ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags!": ["-fno-exceptions", "-O2", "-O3"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd"],
+      # The binding, the runtime, the thread budget and the tier table, for the platform's
+      # baseline. The baseline tier's library comes first among the kernels: where an inline
+      # function of the standard library is emitted by several tiers, the linker keeps the first
+      # copy, so it is one any CPU runs.
+      "sources": ["<!@(node -p \"require('./native/sources.js').common.join(' ')\")"],
       "conditions": [
         # -z nodelete: the addon stays loaded once loaded. A worker thread that loaded it and
         # exits would otherwise unload it (and libgomp) under OpenMP threads that live on.
-        ["OS=='linux' and '<!(node native/detect-openmp.js)'=='1'", {
-          "cflags_cc": ["-fopenmp"],
+        ["OS=='linux' and openmp=='1'", {
           "ldflags": ["-fopenmp", "-Wl,-z,nodelete"]
         }],
-        ["OS=='mac'", {
-          "xcode_settings": {
-            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fopenmp-simd"]
-          }
+        ["target_arch=='x64'", {
+          "dependencies": ["kernels_baseline", "kernels_avx2", "kernels_avx512"]
+        }],
+        ["target_arch=='arm64'", {
+          "dependencies": ["kernels_neon"]
+        }],
+        ["target_arch!='x64' and target_arch!='arm64'", {
+          "dependencies": ["kernels_baseline"]
         }]
       ]
+    },
+    {
+      # SSE2 on x86-64 (every such CPU has it); plain C++ on other CPUs without a tier.
+      "target_name": "kernels_baseline",
+      "type": "static_library",
+      "sources": ["<@(kernel_sources)"],
+      "defines": ["NORMKIT_TIER_BASELINE"],
+      "cflags_cc": ["-fPIC"]
     }
+  ],
+  "conditions": [
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "kernels_avx2",
+          "type": "static_library",
+          "sources": ["<@(kernel_sources)"],
+          "defines": ["NORMKIT_TIER_AVX2"],
+          "cflags_cc": ["-fPIC", "-mavx2", "-mfma"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-O3", "-fopenmp-simd", "-mavx2", "-mfma"]}
+        },
+        {
+          "target_name": "kernels_avx512",
+          "type": "static_library",
+          "sources": ["<@(kernel_sources)"],
+          "defines": ["NORMKIT_TIER_AVX512"],
+          "cflags_cc": ["-fPIC", "-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma", "-mbmi2"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-O3", "-fopenmp-simd", "-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma", "-mbmi2"]}
+        }
+      ]
+    }],
+    ["target_arch=='arm64'", {
+      "targets": [
+        {
+          "target_name": "kernels_neon",
+          "type": "static_library",
+          "sources": ["<@(kernel_sources)"],
+          "defines": ["NORMKIT_TIER_NEON"],
+          "cflags_cc": ["-fPIC"]
+        }
+      ]
+    }]
   ]
 }

@@ -33,6 +33,12 @@ std::condition_variable g_freed;
 std::atomic<int> g_waiters{0};
 }  // namespace
 
+int threads_for(int64_t work, int64_t grain) {
+  if (work <= 0) return 1;
+  const int64_t useful = std::max<int64_t>(1, work / std::max<int64_t>(1, grain));
+  return static_cast<int>(std::min<int64_t>(useful, get_num_threads()));
+}
+
 int acquire_threads(int want) {
   want = std::max(1, want);
   int free = g_free.load(std::memory_order_relaxed);

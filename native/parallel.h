@@ -18,11 +18,10 @@ int hardware_threads();
 bool has_openmp();
 
 // Threads worth using for `work` units when each thread should get at least `grain` units.
-inline int threads_for(int64_t work, int64_t grain) {
-  if (work <= 0) return 1;
-  const int64_t useful = std::max<int64_t>(1, work / std::max<int64_t>(1, grain));
-  return static_cast<int>(std::min<int64_t>(useful, get_num_threads()));
-}
+// Out of line, like everything here but parallel_for: this header is shared by every kernel tier
+// (kernels/tier.h), and an inline function compiled for AVX-512 in one tier could be the copy the
+// linker keeps for all.
+int threads_for(int64_t work, int64_t grain);
 
 // The process-wide compute-thread budget (set_num_threads), shared by every calling thread: the
 // main thread, the libuv pool's async work, and worker threads (the addon is loaded once per

@@ -1,9 +1,16 @@
 'use strict';
-// The addon's C++ sources for binding.gyp: every .cc under native/ (kernels, binding, runtime),
-// relative to the package root, sorted. Kernel-only tools (sanitizer, native bench) glob
-// native/kernels/*.cc the same way.
+// The addon's C++ sources for binding.gyp, relative to the package root, sorted:
+//  - kernels: every .cc under native/kernels/ but the two shared files below, compiled once per
+//    SIMD tier (binding.gyp's kernels_<tier> libraries; kernels/tier.h);
+//  - common: everything else (binding, runtime, threads, kernels/dispatch.cc, kernels/simd.cc),
+//    compiled once for the platform's baseline.
+// Kernel-only tools (the sanitizer driver, the native bench, the ARM64 check) use the same lists
+// through scripts/kernel-objects.sh.
 const fs = require('fs');
 const path = require('path');
+
+/** Files of the kernels directory that are not per tier: the tier table and the shared rules. */
+const SHARED_KERNEL_FILES = ['native/kernels/dispatch.cc', 'native/kernels/simd.cc'];
 
 function list(dir) {
   const out = [];
@@ -15,4 +22,15 @@ function list(dir) {
   return out.sort();
 }
 
-module.exports = list('native');
+const all = list('native');
+const kernels = all.filter(
+  (f) => f.startsWith('native/kernels/') && !SHARED_KERNEL_FILES.includes(f),
+);
+const common = all.filter((f) => !kernels.includes(f));
+
+module.exports = { all, common, kernels };
+
+// `node native/sources.js kernels` prints a list, one per line (for the shell scripts).
+if (require.main === module) {
+  console.log(module.exports[process.argv[2] || 'all'].join('\n'));
+}

@@ -2,7 +2,8 @@
 // was linked, so the suite never runs a stale addon after a C++ edit. `node-gyp build` (make)
 // recompiles only what changed, headers included; a new or removed source file, or a changed
 // binding.gyp, needs `node-gyp configure` first (binding.gyp lists the sources when configured).
-// With nothing changed this costs a directory walk, not a make run.
+// With nothing changed this costs a directory walk, not a make run. The kernels are compiled once
+// per SIMD tier (binding.gyp), so make runs with a job per core.
 //
 // Where no addon was built (`npm install` on a machine without a compiler falls back to the
 // reference backend), a failed build warns and the tests run on the reference backend, as
@@ -16,7 +17,7 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const addonPath = path.join(root, 'build', 'Release', 'normkit.node');
 const makefile = path.join(root, 'build', 'Makefile');
-const targetMk = path.join(root, 'build', 'normkit.target.mk');
+const buildDir = path.join(root, 'build');
 
 if (process.env.NORMKIT_BACKEND === 'js') process.exit(0);
 
@@ -59,15 +60,19 @@ function gyp(args) {
 }
 
 const built = mtime(addonPath);
-const sources = require(path.join(root, 'native', 'sources.js'));
+const sources = require(path.join(root, 'native', 'sources.js')).all;
 let configure = mtime(makefile) < 0 || mtime(path.join(root, 'binding.gyp')) > mtime(makefile);
 if (!configure) {
-  // The configured source list must be today's (a file added or removed since).
-  const mk = fs.existsSync(targetMk) ? fs.readFileSync(targetMk, 'utf8') : '';
-  const listed = [...mk.matchAll(/\$\(obj\)\.target\/\$\(TARGET\)\/(\S+)\.o/g)].map(
-    (m) => `${m[1]}.cc`,
-  );
-  configure = listed.sort().join('\n') !== [...sources].sort().join('\n');
+  // The configured source list must be today's (a file added or removed since): the union over
+  // the targets (the addon and the per-tier kernel libraries).
+  const listed = new Set();
+  for (const name of fs.readdirSync(buildDir).filter((f) => f.endsWith('.target.mk'))) {
+    const mk = fs.readFileSync(path.join(buildDir, name), 'utf8');
+    for (const m of mk.matchAll(/\$\(obj\)\.target\/\$\(TARGET\)\/(\S+)\.o/g)) {
+      listed.add(`${m[1]}.cc`);
+    }
+  }
+  configure = [...listed].sort().join('\n') !== [...sources].sort().join('\n');
 }
 const changed = nativeFiles().filter((f) => mtime(path.join(root, f)) > built);
 if (!configure && built >= 0 && changed.length === 0) process.exit(0);
@@ -78,7 +83,7 @@ const why = configure
     ? 'there is no build/Release/normkit.node'
     : `${changed.length} C++ file(s) changed (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''})`;
 console.log(`build-addon: ${why}; rebuilding the addon`);
-const status = configure ? gyp(['configure']) || gyp(['build']) : gyp(['build']);
+const status = configure ? gyp(['configure']) || gyp(['build', '--jobs', 'max']) : gyp(['build', '--jobs', 'max']);
 if (status !== 0) {
   if (built >= 0) {
     console.error('build-addon: the addon failed to build; not testing the stale one.');

@@ -834,6 +834,10 @@ int main(int argc, char** argv) {
     std::printf("%s\n", normkit::simd_path());
     return 0;
   }
+  if (argc == 2 && std::strcmp(argv[1], "--simd-tiers") == 0) {
+    std::printf("%s\n", normkit::simd_tiers());
+    return 0;
+  }
   std::vector<int> thread_counts = {1, 2};
   if (argc > 1) {
     thread_counts.clear();

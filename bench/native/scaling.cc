@@ -44,8 +44,12 @@ std::vector<double> median_ms(const std::vector<std::function<void()>>& fs, int 
   return medians;
 }
 
-// The unfused baseline of add_layer_norm: PyTorch's x + r as its own pass over memory.
-NORMKIT_DISPATCH void add_range(const float* a, const float* b, float* s, int64_t begin,
+// The unfused baseline of add_layer_norm: PyTorch's x + r as its own pass over memory (cloned
+// for AVX2 here; the kernels' tiers are the library's business).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void add_range(const float* a, const float* b, float* s, int64_t begin,
                                 int64_t end) {
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) s[i] = a[i] + b[i];

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Builds and runs bench/native/scaling.cc: kernel thread scaling (1, 2, 4, ... all cores) against
 # the copy baseline. Usage: bash bench/native/scaling.sh [case-filter] [reps] [threads]
+# The kernels are built once per SIMD tier, as in the addon; NORMKIT_SIMD=avx512|avx2|baseline
+# picks the tier measured (the CPU's best by default).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${TMPDIR:-/tmp}/normkit-scaling"
-g++ -std=c++17 -O3 -fopenmp -fopenmp-simd -fno-math-errno -Wall -Wextra -I"$root/native" \
-  "$root/bench/native/scaling.cc" "$root"/native/kernels/*.cc "$root/native/parallel.cc" -o "$out"
+flags=(-std=c++17 -O3 -fopenmp -fopenmp-simd -fno-math-errno -Wall -Wextra -I"$root/native")
+. "$root/scripts/kernel-tiers.sh"
+objects=()
+for tier in $(host_tiers); do
+  (cd "$root" && kernel_objects "$out.obj" "$tier" g++ "${flags[@]}")
+  for src in $(node "$root/native/sources.js" kernels); do
+    objects+=("$out.obj/$tier/$(basename "$src" .cc).o")
+  done
+done
+g++ "${flags[@]}" "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
+  "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" -o "$out"
 OMP_PROC_BIND="${OMP_PROC_BIND:-close}" OMP_PLACES="${OMP_PLACES:-cores}" "$out" "$@"

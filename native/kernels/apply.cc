@@ -4,6 +4,7 @@
 #include "parallel.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 namespace {
 
@@ -20,26 +21,6 @@ NORMKIT_INLINE void periodic_range(const float* x, float* y, int64_t begin, int6
     }
   }
   T::template apply_periodic<false>(x, y, begin, end, a);
-}
-
-using PeriodicEntry = void(const float*, float*, int64_t, int64_t, const PeriodicAffine&, bool);
-NORMKIT_DISPATCH void periodic_portable(const float* x, float* y, int64_t begin, int64_t end,
-                                        const PeriodicAffine& a, bool stream) {
-  periodic_range<Portable>(x, y, begin, end, a, stream);
-}
-NORMKIT_AVX512_ENTRY void periodic_avx512(const float* x, float* y, int64_t begin, int64_t end,
-                                          const PeriodicAffine& a, bool stream) {
-  periodic_range<Avx512>(x, y, begin, end, a, stream);
-}
-
-using RowsEntry = void(const float*, float*, int64_t, int64_t, const ChannelAffine&);
-NORMKIT_DISPATCH void rows_portable(const float* x, float* y, int64_t begin, int64_t end,
-                                    const ChannelAffine& a) {
-  apply_rows_of_channels(x, y, begin, end, a);
-}
-NORMKIT_AVX512_ENTRY void rows_avx512(const float* x, float* y, int64_t begin, int64_t end,
-                                      const ChannelAffine& a) {
-  apply_rows_of_channels(x, y, begin, end, a);
 }
 
 // ---- channels-first: one Affine per plane ------------------------------------------------
@@ -64,21 +45,10 @@ NORMKIT_INLINE void planes_range(const float* x, float* y, int64_t begin, int64_
   planes_range<T, false>(x, y, begin, end, spatial, a);
 }
 
-using PlanesEntry = void(const float*, float*, int64_t, int64_t, int64_t, const ChannelAffine&,
-                         bool);
-NORMKIT_DISPATCH void planes_portable(const float* x, float* y, int64_t begin, int64_t end,
-                                      int64_t spatial, const ChannelAffine& a, bool stream) {
-  planes_range<Portable>(x, y, begin, end, spatial, a, stream);
-}
-NORMKIT_AVX512_ENTRY void planes_avx512(const float* x, float* y, int64_t begin, int64_t end,
-                                        int64_t spatial, const ChannelAffine& a, bool stream) {
-  planes_range<Avx512>(x, y, begin, end, spatial, a, stream);
-}
-
 }  // namespace
 
 bool stream_output(int64_t bytes_in, int64_t bytes_out) {
-  return use_avx512() && use_streaming_stores(bytes_in, bytes_out);
+  return Tier::kHasStreamingStores && use_streaming_stores(bytes_in, bytes_out);
 }
 
 void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAffine& a,
@@ -87,22 +57,21 @@ void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAf
   if (rows <= 0 || c <= 0) return;
   if (PeriodicAffine::worth_it(c, rows * c)) {
     const PeriodicAffine pa(a);
-    PeriodicEntry* entry = tier_entry<PeriodicEntry>(periodic_portable, periodic_avx512);
     parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) {
-      entry(x, y, begin * c, end * c, pa, stream);
+      periodic_range<Tier>(x, y, begin * c, end * c, pa, stream);
     });
     return;
   }
-  RowsEntry* entry = tier_entry<RowsEntry>(rows_portable, rows_avx512);
-  parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) { entry(x, y, begin, end, a); });
+  parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) {
+    apply_rows_of_channels(x, y, begin, end, a);
+  });
 }
 
 void apply_channels_first(const float* x, float* y, int64_t batch, int64_t spatial,
                           const ChannelAffine& a, int threads, bool stream) {
   if (spatial <= 0) return;
-  PlanesEntry* entry = tier_entry<PlanesEntry>(planes_portable, planes_avx512);
   parallel_for(threads, batch * a.channels(), [&](int, int64_t begin, int64_t end) {
-    entry(x, y, begin, end, spatial, a, stream);
+    planes_range<Tier>(x, y, begin, end, spatial, a, stream);
   });
 }
 
@@ -124,4 +93,5 @@ void apply_channel_stats(const float* x, float* y, int64_t batch, int64_t channe
   }
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -12,8 +12,9 @@
 // once, lets it stream to memory like the output (4 memory streams where add, then LayerNorm,
 // take 6 with the add's read-for-ownership), and lets it overwrite a or b.
 //
-// PortableApply here and Avx512Apply in kernels/apply_avx512.h are the per-tier primitives; the
-// whole-tensor drivers at the end are defined in apply.cc.
+// Written once over the vector layer (kernels/vec/), compiled per tier: the primitives are
+// collected in Apply (part of the tier's Tier, kernels/tiers.h); the whole-tensor drivers at the
+// end are defined in apply.cc.
 #pragma once
 
 #include <algorithm>
@@ -21,12 +22,17 @@
 #include <cstdint>
 #include <numeric>
 
+#include <type_traits>
+
 #include "kernels/rows.h"
 #include "kernels/scratch.h"
 #include "kernels/simd.h"
+#include "kernels/tier.h"
 #include "kernels/tiling.h"
+#include "kernels/vec/vec.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 struct Affine {
   float hi;
@@ -109,23 +115,223 @@ class PeriodicAffine {
   Scratch<float, 3 * (kInlineChannels + 16)> store_;
 };
 
-struct PortableApply {
+// One output vector: (x - hi) * scale + offset, then * w + b, * w, or + b.
+template <bool kWeight, bool kBias>
+NORMKIT_INLINE vec::F normalize(vec::F x, vec::F hi, vec::F scale, vec::F offset, vec::F w,
+                                vec::F b) {
+  const vec::F v = vec::fma(vec::sub(x, hi), scale, offset);
+  if constexpr (kWeight && kBias) return vec::fma(v, w, b);
+  if constexpr (kWeight) return vec::mul(v, w);
+  if constexpr (kBias) return vec::add(v, b);
+  return v;
+}
+
+// A store of a whole vector, streaming (non-temporal, y vector-aligned) or not.
+template <bool kStream>
+NORMKIT_INLINE void store_vector(float* y, vec::F v) {
+  if constexpr (kStream) {
+    vec::stream(y, v);
+  } else {
+    vec::store(y, v);
+  }
+}
+
+// Elements before y's first vector-aligned address (none when y is aligned).
+NORMKIT_INLINE int64_t unaligned_head(const float* y) {
+  constexpr uintptr_t kMask = static_cast<uintptr_t>(vec::kVectorBytes - 1);
+  return static_cast<int64_t>(
+      ((vec::kVectorBytes - (reinterpret_cast<uintptr_t>(y) & kMask)) & kMask) / sizeof(float));
+}
+
+// The first n (< kLanes) elements at i, with masked (first-lanes) loads and stores.
+template <bool kWeight, bool kBias, class Src>
+NORMKIT_INLINE void apply_first(Src x, float* sum, float* y, const float* w, const float* b,
+                                int64_t i, int64_t n, vec::F hi, vec::F scale, vec::F offset) {
+  const vec::F wv = kWeight ? vec::load_first(w + i, n) : vec::zero();
+  const vec::F bv = kBias ? vec::load_first(b + i, n) : vec::zero();
+  const vec::F v = x.load_first(i, n);
+  if constexpr (std::is_same_v<Src, SumOf>) vec::store_first(sum + i, v, n);
+  vec::store_first(y + i, normalize<kWeight, kBias>(v, hi, scale, offset, wv, bv), n);
+}
+
+// y = (x - hi) * scale + offset (then * w[i], + b[i]) over a contiguous run; with a residual
+// sum as the source, the sum is written to `sum` on the way (streaming only when kStreamSum: it
+// shares y's alignment). y (and sum) may equal a source array: each vector is read before it is
+// written. With kStream the vector-aligned middle of y is written with streaming stores, head and
+// tail with masked stores.
+template <bool kWeight, bool kBias, bool kStream, bool kStreamSum = false, class Src>
+NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, const float* w,
+                              const float* b) {
+  constexpr int64_t L = vec::kLanes;
+  const vec::F hi = vec::set1(f.hi), scale = vec::set1(f.scale), offset = vec::set1(f.offset);
+  int64_t i = 0;
+  if constexpr (kStream) {
+    const int64_t head = unaligned_head(y);
+    if (head > 0 && head < n) {
+      apply_first<kWeight, kBias>(x, sum, y, w, b, 0, head, hi, scale, offset);
+      i = head;
+    }
+  }
+  for (; i + L <= n; i += L) {
+    const vec::F wv = kWeight ? vec::load(w + i) : vec::zero();
+    const vec::F bv = kBias ? vec::load(b + i) : vec::zero();
+    const vec::F v = x.load(i);
+    if constexpr (std::is_same_v<Src, SumOf>) {
+      if constexpr (kStreamSum) {
+        store_vector<kStream>(sum + i, v);
+      } else {
+        vec::store(sum + i, v);
+      }
+    }
+    store_vector<kStream>(y + i, normalize<kWeight, kBias>(v, hi, scale, offset, wv, bv));
+  }
+  if (i < n) apply_first<kWeight, kBias>(x, sum, y, w, b, i, n - i, hi, scale, offset);
+}
+
+// Software pipeline of channels-first sets of runs: normalizes `cur` (scalar parameters) into y
+// while summing `next` (the next set's run of the same length) into acc, so the statistics of
+// one set ride along with the memory traffic of the previous one's output. Same float-partial
+// numerics as fast_run_sums.
+template <bool kStream>
+NORMKIT_INLINE void pipelined_apply(const float* cur, float* y, int64_t n, Affine f,
+                                    const float* next, float shift, ShiftedSums& acc) {
+  constexpr int64_t L = vec::kLanes;
+  int64_t i = 0;
+  if constexpr (kStream) {
+    const int64_t head = unaligned_head(y) < n ? unaligned_head(y) : n;
+    if (head > 0) {
+      apply_src<false, false, false>(Values{cur}, nullptr, y, head, f, nullptr, nullptr);
+      exact_run_sums<true>(Values{next}, head, static_cast<double>(shift), acc);
+      i = head;
+    }
+  }
+  const vec::F hi = vec::set1(f.hi), scale = vec::set1(f.scale), offset = vec::set1(f.offset);
+  const vec::F sh = vec::set1(shift);
+  BlockSums<true> sums;
+  for (; i + kBlockValues <= n; i += kBlockValues) {
+    for (int64_t k = 0; k < kBlockValues; k += 2 * L) {
+      const vec::F v0 = vec::fma(vec::sub(vec::load(cur + i + k), hi), scale, offset);
+      const vec::F v1 = vec::fma(vec::sub(vec::load(cur + i + k + L), hi), scale, offset);
+      store_vector<kStream>(y + i + k, v0);
+      store_vector<kStream>(y + i + k + L, v1);
+      sums.add(vec::sub(vec::load(next + i + k), sh), vec::sub(vec::load(next + i + k + L), sh));
+    }
+    sums.end_block();
+  }
+  sums.add_to(acc);
+  if (i < n) {
+    apply_src<false, false, kStream>(Values{cur + i}, nullptr, y + i, n - i, f, nullptr, nullptr);
+    exact_run_sums<true>(Values{next + i}, n - i, static_cast<double>(shift), acc);
+  }
+}
+
+// One vector of the periodic apply: the data at x[at], the parameters at period position pos
+// (n lanes, the rest not read from x).
+NORMKIT_INLINE vec::F periodic_at(const float* x, int64_t at, int64_t pos, const float* hi,
+                                  const float* scale, const float* offset) {
+  return vec::fma(vec::sub(vec::load(x + at), vec::load(hi + pos)), vec::load(scale + pos),
+                  vec::load(offset + pos));
+}
+NORMKIT_INLINE vec::F periodic_first(const float* x, int64_t at, int64_t pos, int64_t n,
+                                     const float* hi, const float* scale, const float* offset) {
+  return vec::fma(vec::sub(vec::load_first(x + at, n), vec::load(hi + pos)), vec::load(scale + pos),
+                  vec::load(offset + pos));
+}
+
+// With streaming stores: the elements before y's first aligned address in [i, end), written
+// with a masked store; advances i and the period position p past them.
+NORMKIT_INLINE void periodic_head(const float* x, float* y, int64_t& i, int64_t& p, int64_t end,
+                                  int64_t period, const float* hi, const float* scale,
+                                  const float* offset) {
+  const int64_t head = unaligned_head(y + i);
+  if (head > 0 && head < end - i) {
+    vec::store_first(y + i, periodic_first(x, i, p, head, hi, scale, offset), head);
+    i += head;
+    p = (p + head) % period;
+  }
+}
+
+// Channels-last apply over the flat run [begin, end) of elements: the parameters repeat with
+// period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
+// values so a vector starting anywhere in the period reads straight through. Vectorizes across
+// rows for any channel count and keeps the streaming stores aligned.
+template <bool kStream>
+NORMKIT_INLINE void periodic_apply(const float* x, float* y, int64_t begin, int64_t end,
+                                   int64_t period, const float* hi, const float* scale,
+                                   const float* offset) {
+  constexpr int64_t L = vec::kLanes;
+  int64_t i = begin;
+  int64_t p = begin % period;
+  if constexpr (kStream) periodic_head(x, y, i, p, end, period, hi, scale, offset);
+  for (; i + L <= end; i += L) {
+    store_vector<kStream>(y + i, periodic_at(x, i, p, hi, scale, offset));
+    p += L;
+    if (p >= period) p -= period;
+  }
+  if (i < end) {
+    vec::store_first(y + i, periodic_first(x, i, p, end - i, hi, scale, offset), end - i);
+  }
+}
+
+// periodic_apply for periods of kVectors vectors (up to 64 channels, e.g. BatchNorm1d over
+// features, on AVX-512): the parameters of a whole period live in registers, so each vector
+// costs one load and one store; at cache speeds the three parameter loads per vector would bound
+// the loop.
+template <int kVectors, bool kStream>
+NORMKIT_INLINE void periodic_apply_in_registers(const float* x, float* y, int64_t begin,
+                                                int64_t end, int64_t period, const float* hi,
+                                                const float* scale, const float* offset) {
+  constexpr int64_t L = vec::kLanes;
+  int64_t i = begin;
+  int64_t p = begin % period;
+  if constexpr (kStream) periodic_head(x, y, i, p, end, period, hi, scale, offset);
+  vec::F h[kVectors], s[kVectors], o[kVectors];
+  for (int k = 0; k < kVectors; ++k) {
+    const int64_t at = (p + L * k) % period;
+    h[k] = vec::load(hi + at);
+    s[k] = vec::load(scale + at);
+    o[k] = vec::load(offset + at);
+  }
+  for (; i + L * kVectors <= end; i += L * kVectors) {
+    for (int k = 0; k < kVectors; ++k) {
+      store_vector<kStream>(y + i + L * k,
+                            vec::fma(vec::sub(vec::load(x + i + L * k), h[k]), s[k], o[k]));
+    }
+  }
+  // Less than a period left.
+  if (i < end) periodic_apply<false>(x, y, i, end, period, hi, scale, offset);
+}
+
+// The in-register apply for a period of `vectors` vectors, kVectors and up; false when the
+// period is too long for the tier's registers (or longer than 64 values).
+template <int kVectors, bool kStream>
+NORMKIT_INLINE bool periodic_apply_short(int64_t vectors, const float* x, float* y, int64_t begin,
+                                         int64_t end, int64_t period, const float* hi,
+                                         const float* scale, const float* offset) {
+  if constexpr (kVectors > vec::kRegisterVectors || kVectors * vec::kLanes > 64) {
+    return false;
+  } else {
+    if (vectors == kVectors) {
+      periodic_apply_in_registers<kVectors, kStream>(x, y, begin, end, period, hi, scale, offset);
+      return true;
+    }
+    return periodic_apply_short<kVectors + 1, kStream>(vectors, x, y, begin, end, period, hi, scale,
+                                                       offset);
+  }
+}
+
+// The tier's apply primitives, by the names the drivers use.
+struct Apply {
   // Whether the tier writes large outputs with streaming stores (kStream is ignored otherwise).
-  static constexpr bool kHasStreamingStores = false;
-  NORMKIT_INLINE static void fence() {}
+  static constexpr bool kHasStreamingStores = vec::kStreams;
+  NORMKIT_INLINE static void fence() { vec::fence(); }
 
   // y[i] = ((x[i] - hi) * scale + offset) * w[i] + b[i] over a run. Template flags remove the
   // per-element branch on absent weight or bias. y may equal x.
   template <bool kWeight, bool kBias, bool kStream>
   NORMKIT_INLINE static void apply_run(const float* x, float* y, int64_t n, Affine f,
                                        const float* w, const float* b) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      float v = (x[i] - f.hi) * f.scale + f.offset;
-      if constexpr (kWeight) v *= w[i];
-      if constexpr (kBias) v += b[i];
-      y[i] = v;
-    }
+    apply_src<kWeight, kBias, kStream>(Values{x}, nullptr, y, n, f, w, b);
   }
 
   // apply_run of the residual sum a + b, writing the sum to `sum` on the way (kStreamSum: with
@@ -133,25 +339,15 @@ struct PortableApply {
   template <bool kWeight, bool kBias, bool kStream, bool kStreamSum>
   NORMKIT_INLINE static void add_apply_run(const float* a, const float* b, float* sum, float* y,
                                            int64_t n, Affine f, const float* w, const float* bias) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      const float s = a[i] + b[i];
-      sum[i] = s;
-      float v = (s - f.hi) * f.scale + f.offset;
-      if constexpr (kWeight) v *= w[i];
-      if constexpr (kBias) v += bias[i];
-      y[i] = v;
-    }
+    apply_src<kWeight, kBias, kStream, kStreamSum>(SumOf{a, b}, sum, y, n, f, w, bias);
   }
 
-  // apply_run of `cur` while adding the sums of `next` (a run of the same length) into acc; the
-  // AVX-512 tier interleaves the two so the statistics ride along with the output's traffic.
+  // apply_run of `cur` while adding the fast sums of `next` (a run of the same length) into acc.
   template <bool kStream>
   NORMKIT_INLINE static void apply_and_accumulate(const float* cur, float* y, int64_t n, Affine f,
                                                   const float* next, float shift,
                                                   ShiftedSums& acc) {
-    apply_run<false, false, kStream>(cur, y, n, f, nullptr, nullptr);
-    PortableRows::run_sums<true>(next, n, shift, acc);
+    pipelined_apply<kStream>(cur, y, n, f, next, shift, acc);
   }
 
   // Channels-last apply over the flat elements [begin, end), the parameters repeating with the
@@ -159,16 +355,13 @@ struct PortableApply {
   template <bool kStream>
   NORMKIT_INLINE static void apply_periodic(const float* x, float* y, int64_t begin, int64_t end,
                                             const PeriodicAffine& a) {
-    const int64_t period = a.period();
     const float *hi = a.hi(), *scale = a.scale(), *offset = a.offset();
-    for (int64_t i = begin, p = begin % period; i < end; p = 0) {
-      const int64_t n = std::min(end - i, period - p);
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) {
-        y[i + j] = (x[i + j] - hi[p + j]) * scale[p + j] + offset[p + j];
-      }
-      i += n;
+    const int64_t period = a.period();
+    if (periodic_apply_short<1, kStream>(period / vec::kLanes, x, y, begin, end, period, hi, scale,
+                                         offset)) {
+      return;
     }
+    periodic_apply<kStream>(x, y, begin, end, period, hi, scale, offset);
   }
 };
 
@@ -199,8 +392,8 @@ NORMKIT_INLINE void apply_run_with(const float* x, float* y, int64_t n, Affine f
 
 // ---- whole-tensor drivers (apply.cc): threads and tier chosen here ----------------------------
 
-// Whether an op reading `bytes_in` and writing `bytes_out` writes with streaming stores (the
-// AVX-512 tier only; kernels/simd.h has the rule).
+// Whether an op reading `bytes_in` and writing `bytes_out` writes with streaming stores (where
+// the tier has them; kernels/simd.h has the rule).
 bool stream_output(int64_t bytes_in, int64_t bytes_out);
 
 // `rows` channels-last rows of a.channels() values, on `threads` threads.
@@ -217,4 +410,5 @@ void apply_channel_stats(const float* x, float* y, int64_t batch, int64_t channe
                          bool channels_last, const double* mean, const double* rstd, const float* w,
                          const float* b);
 
+NORMKIT_TIER_END
 }  // namespace normkit

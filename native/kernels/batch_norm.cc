@@ -6,9 +6,11 @@
 #include "kernels/ops.h"
 #include "kernels/running_stats.h"
 #include "kernels/scratch.h"
+#include "kernels/tier.h"
 #include "kernels/tiling.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 void batch_norm_forward(const float* input, int64_t batch, int64_t channels, int64_t spatial,
                         bool channels_last, const float* weight, const float* bias,
@@ -38,4 +40,5 @@ void batch_norm_forward(const float* input, int64_t batch, int64_t channels, int
                        momentum);
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -5,11 +5,13 @@
 
 #include "kernels/apply.h"
 #include "kernels/rows.h"
+#include "kernels/tier.h"
 #include "kernels/tiers.h"
 #include "kernels/tiling.h"
 #include "parallel.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 namespace {
 
@@ -137,7 +139,7 @@ NORMKIT_INLINE void piece_apply(const RunSets& s, const Pieces& p, int64_t begin
   if constexpr (kStream) T::fence();
 }
 
-// What each entry point runs, by template flag.
+// What each parallel region runs, by template flag.
 enum class Step { kSets, kPieceSums, kPieceApply };
 
 template <class T, Step kStep, bool kStream>
@@ -156,22 +158,6 @@ NORMKIT_INLINE void step(const RunSets& s, const Pieces& p, int64_t begin, int64
   step<T, kStep, false>(s, p, begin, end);
 }
 
-using Entry = void(const RunSets&, const Pieces&, int64_t, int64_t, bool);
-// target_clones takes no templates: one plain entry point per step and tier.
-#define NORMKIT_STEP_ENTRIES(name, kStep)                                                   \
-  NORMKIT_DISPATCH void name##_portable(const RunSets& s, const Pieces& p, int64_t begin,   \
-                                        int64_t end, bool stream) {                         \
-    step<Portable, kStep>(s, p, begin, end, stream);                                        \
-  }                                                                                         \
-  NORMKIT_AVX512_ENTRY void name##_avx512(const RunSets& s, const Pieces& p, int64_t begin, \
-                                          int64_t end, bool stream) {                       \
-    step<Avx512, kStep>(s, p, begin, end, stream);                                          \
-  }
-NORMKIT_STEP_ENTRIES(sets, Step::kSets)
-NORMKIT_STEP_ENTRIES(piece_sums, Step::kPieceSums)
-NORMKIT_STEP_ENTRIES(piece_apply, Step::kPieceApply)
-#undef NORMKIT_STEP_ENTRIES
-
 }  // namespace
 
 void normalize_run_sets(const RunSets& s) {
@@ -183,10 +169,10 @@ void normalize_run_sets(const RunSets& s) {
   const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
   const bool stream = stream_output(bytes, bytes);
   if (s.sets >= threads) {
-    Entry* entry = tier_entry<Entry>(sets_portable, sets_avx512);
     const Pieces none{1, nullptr, nullptr, nullptr};
-    parallel_for(threads, s.sets,
-                 [&](int, int64_t begin, int64_t end) { entry(s, none, begin, end, stream); });
+    parallel_for(threads, s.sets, [&](int, int64_t begin, int64_t end) {
+      step<Tier, Step::kSets>(s, none, begin, end, stream);
+    });
     return;
   }
   const int64_t runs = s.sets * s.runs;
@@ -200,17 +186,18 @@ void normalize_run_sets(const RunSets& s) {
   std::vector<ShiftedSums> sums(static_cast<size_t>(pieces));
   std::vector<Stats> stats(static_cast<size_t>(s.sets));
   const Pieces p{per_run, shift.data(), sums.data(), stats.data()};
-  Entry* sum_entry = tier_entry<Entry>(piece_sums_portable, piece_sums_avx512);
-  parallel_for(threads, pieces,
-               [&](int, int64_t begin, int64_t end) { sum_entry(s, p, begin, end, stream); });
+  parallel_for(threads, pieces, [&](int, int64_t begin, int64_t end) {
+    step<Tier, Step::kPieceSums>(s, p, begin, end, stream);
+  });
   const int64_t per_set = s.runs * per_run;
   for (int64_t k = 0; k < s.sets; ++k) {
     stats[k] = finish_centred(merge_partials(&sums[k * per_set], per_set), shift[k], count, s.eps);
     s.stats.record(k, stats[k]);
   }
-  Entry* apply_entry = tier_entry<Entry>(piece_apply_portable, piece_apply_avx512);
-  parallel_for(threads, pieces,
-               [&](int, int64_t begin, int64_t end) { apply_entry(s, p, begin, end, stream); });
+  parallel_for(threads, pieces, [&](int, int64_t begin, int64_t end) {
+    step<Tier, Step::kPieceApply>(s, p, begin, end, stream);
+  });
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -7,8 +7,10 @@
 #include <cstdint>
 
 #include "kernels/finish.h"
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 struct RunSets {
   const float* x;
@@ -24,4 +26,5 @@ struct RunSets {
 
 void normalize_run_sets(const RunSets& s);
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -6,11 +6,13 @@
 #include "kernels/columns.h"
 #include "kernels/moments.h"
 #include "kernels/scratch.h"
+#include "kernels/tier.h"
 #include "kernels/tiers.h"
 #include "kernels/tiling.h"
 #include "parallel.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 namespace {
 
@@ -143,16 +145,6 @@ NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t
   samples_range<T, false>(a, begin, end);
 }
 
-using SamplesEntry = void(const ChannelGroups&, int64_t, int64_t, bool);
-NORMKIT_DISPATCH void samples_portable(const ChannelGroups& a, int64_t begin, int64_t end,
-                                       bool stream) {
-  samples_range<Portable>(a, begin, end, stream);
-}
-NORMKIT_AVX512_ENTRY void samples_avx512(const ChannelGroups& a, int64_t begin, int64_t end,
-                                         bool stream) {
-  samples_range<Avx512>(a, begin, end, stream);
-}
-
 // ---- fewer samples than threads: each sample on all of them ---------------------------------
 
 // Sample n on `threads` threads: column moments with per-thread partials, then the apply.
@@ -161,10 +153,9 @@ void normalize_sample(const ChannelGroups& a, int64_t n, int threads, bool strea
   const float* x = a.x + n * rows * c;
   SampleStats stats(a);
   pick_group_shifts(a, x, stats.shift());
-  const bool fast = fast_column_sums_inexact();
-  column_moments(x, rows, c, stats.shift(), threads, fast, stats.sums());
+  column_moments(x, rows, c, stats.shift(), threads, /*fast=*/true, stats.sums());
   // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
-  if (fast && !stats.trusted()) {
+  if (Tier::kFastSumsInexact && !stats.trusted()) {
     column_moments(x, rows, c, stats.shift(), threads, false, stats.sums());
   }
   ChannelAffine affine(c);
@@ -183,12 +174,13 @@ void normalize_channel_groups(const ChannelGroups& a) {
   const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
   const bool stream = stream_output(bytes, bytes);
   if (threads == 1 || a.batch >= threads) {
-    SamplesEntry* entry = tier_entry<SamplesEntry>(samples_portable, samples_avx512);
-    parallel_for(threads, a.batch,
-                 [&](int, int64_t begin, int64_t end) { entry(a, begin, end, stream); });
+    parallel_for(threads, a.batch, [&](int, int64_t begin, int64_t end) {
+      samples_range<Tier>(a, begin, end, stream);
+    });
   } else {
     for (int64_t n = 0; n < a.batch; ++n) normalize_sample(a, n, threads, stream);
   }
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -6,8 +6,10 @@
 #include <cstdint>
 
 #include "kernels/finish.h"
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 struct ChannelGroups {
   const float* x;  // (batch, spatial, channels)
@@ -21,4 +23,5 @@ struct ChannelGroups {
 
 void normalize_channel_groups(const ChannelGroups& g);
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -8,42 +8,11 @@
 #include "parallel.h"
 
 namespace normkit {
-
-namespace {
-
-using ColumnSums = void(const float*, int64_t, int64_t, int64_t, const float*, double*, double*);
-
-template <class T, bool kFast>
-NORMKIT_INLINE void sums_of(const float* x, int64_t begin, int64_t end, int64_t c,
-                            const float* shift, double* s1, double* s2) {
-  if constexpr (kFast) {
-    T::column_sums_fast(x, begin, end, c, shift, s1, s2);
-  } else {
-    T::column_sums(x, begin, end, c, shift, s1, s2);
-  }
-}
-
-NORMKIT_DISPATCH void sums_portable(const float* x, int64_t begin, int64_t end, int64_t c,
-                                    const float* shift, double* s1, double* s2) {
-  sums_of<Portable, false>(x, begin, end, c, shift, s1, s2);
-}
-NORMKIT_AVX512_ENTRY void sums_avx512(const float* x, int64_t begin, int64_t end, int64_t c,
-                                      const float* shift, double* s1, double* s2) {
-  sums_of<Avx512, false>(x, begin, end, c, shift, s1, s2);
-}
-NORMKIT_AVX512_ENTRY void sums_fast_avx512(const float* x, int64_t begin, int64_t end, int64_t c,
-                                           const float* shift, double* s1, double* s2) {
-  sums_of<Avx512, true>(x, begin, end, c, shift, s1, s2);
-}
-
-}  // namespace
-
-bool fast_column_sums_inexact() { return use_avx512(); }
+NORMKIT_TIER_BEGIN
 
 void column_moments(const float* x, int64_t rows, int64_t c, const float* shift, int threads,
                     bool fast, ShiftedSums* sums) {
   if (c <= 0) return;
-  ColumnSums* entry = tier_entry<ColumnSums>(sums_portable, fast ? sums_fast_avx512 : sums_avx512);
   threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
   // Partials: per thread, s1 then s2, each padded to whole cache lines.
   const int64_t stride = (c + kDoublesPerLine - 1) / kDoublesPerLine * kDoublesPerLine;
@@ -51,7 +20,11 @@ void column_moments(const float* x, int64_t rows, int64_t c, const float* shift,
   std::fill(partial.data(), partial.data() + threads * stride * 2, 0.0);
   parallel_for(threads, rows, [&](int t, int64_t begin, int64_t end) {
     double* s1 = partial.data() + t * stride * 2;
-    entry(x, begin, end, c, shift, s1, s1 + stride);
+    if (fast) {
+      Tier::column_sums_fast(x, begin, end, c, shift, s1, s1 + stride);
+    } else {
+      Tier::column_sums(x, begin, end, c, shift, s1, s1 + stride);
+    }
   });
   for (int64_t i = 0; i < c; ++i) {
     ShiftedSums acc;
@@ -63,4 +36,5 @@ void column_moments(const float* x, int64_t rows, int64_t c, const float* shift,
   }
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -7,8 +7,10 @@
 #include <limits>
 
 #include "kernels/moments.h"
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 struct Stats {
   double mean = 0;  // 0 without centring (RMSNorm)
@@ -73,4 +75,5 @@ struct StatsOut {
   }
 };
 
+NORMKIT_TIER_END
 }  // namespace normkit

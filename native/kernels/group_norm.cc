@@ -4,8 +4,10 @@
 #include "kernels/channels_last.h"
 #include "kernels/groups.h"
 #include "kernels/ops.h"
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 void normalize_groups(const float* input, int64_t batch, int64_t channels, int64_t spatial,
                       int64_t groups, bool channels_last, const float* weight, const float* bias,
@@ -30,4 +32,5 @@ void group_norm_forward(const float* input, int64_t batch, int64_t channels, int
                    {save_mean, save_rstd, nullptr, nullptr});
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -4,9 +4,11 @@
 #include "kernels/ops.h"
 #include "kernels/running_stats.h"
 #include "kernels/scratch.h"
+#include "kernels/tier.h"
 #include "kernels/tiling.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 void instance_norm_forward(const float* input, int64_t batch, int64_t channels, int64_t spatial,
                            bool channels_last, const float* weight, const float* bias,
@@ -35,4 +37,5 @@ void instance_norm_forward(const float* input, int64_t batch, int64_t channels, 
   }
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -12,8 +12,10 @@
 #include <cstdint>
 
 #include "kernels/simd.h"
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 struct ShiftedSums {
   double s1 = 0;  // sum of (x - shift); unused without centring (RMSNorm)
@@ -71,4 +73,5 @@ NORMKIT_INLINE bool trust_fast_sums(const ShiftedSums& acc, int64_t count) {
   }
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

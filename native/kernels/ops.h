@@ -14,11 +14,18 @@
 //    float32, one per statistic (row, channel, (sample, group) or (sample, channel)), as
 //    torch.native_layer_norm returns them, for the backward pass. RMSNorm saves only rstd.
 //  - Sizes are int64_t; channels_last data is stored (N, ...spatial, C), otherwise (N, C, ...).
+//
+// Each tier defines these functions in its own namespace (kernels/tier.h), where a kernel file
+// includes this header; everywhere else they are normkit's, defined in kernels/dispatch.cc,
+// which calls the tier in use.
 #pragma once
 
 #include <cstdint>
 
+#include "kernels/ops_namespace.h"
+
 namespace normkit {
+NORMKIT_OPS_BEGIN
 
 // torch.nn.functional.layer_norm over `rows` contiguous rows of `cols` values.
 void layer_norm_forward(const float* input, int64_t rows, int64_t cols, const float* weight,
@@ -66,4 +73,5 @@ void instance_norm_forward(const float* input, int64_t batch, int64_t channels, 
                            double momentum, double eps, float* out, float* save_mean,
                            float* save_rstd);
 
+NORMKIT_OPS_END
 }  // namespace normkit

@@ -9,11 +9,13 @@
 #include "kernels/apply.h"
 #include "kernels/finish.h"
 #include "kernels/rows.h"
+#include "kernels/tier.h"
 #include "kernels/tiers.h"
 #include "kernels/tiling.h"
 #include "parallel.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 struct RowNorm {
   const float* input;
@@ -96,22 +98,25 @@ NORMKIT_INLINE void normalize_rows(const RowNorm& a, int64_t begin, int64_t end,
   rows_with_params<T, kCentre, kAdd, kNoStream>(a, begin, end);
 }
 
-using RowNormEntry = void(const RowNorm&, int64_t, int64_t, int);
-
-// Rows split over the threads, on the op's entry point for the tier in use.
-inline void run_row_norm(const RowNorm& a, RowNormEntry* portable, RowNormEntry* avx512) {
+// Rows split over the threads: LayerNorm (kCentre), RMSNorm, and both with the add (kAdd).
+template <bool kCentre, bool kAdd>
+void run_row_norm(const RowNorm& a) {
   if (a.rows <= 0) return;
   if (a.cols <= 0) return a.stats.record_empty(a.rows);
   const int64_t bytes = a.rows * a.cols * static_cast<int64_t>(sizeof(float));
   const int64_t arrays = a.residual ? 2 : 1;  // input and residual in; sum and out written
   int stream = stream_output(arrays * bytes, arrays * bytes) ? kStreamOut : kNoStream;
   if (stream && a.residual &&
-      (reinterpret_cast<uintptr_t>(a.sum_out) - reinterpret_cast<uintptr_t>(a.out)) % 64 == 0) {
+      (reinterpret_cast<uintptr_t>(a.sum_out) - reinterpret_cast<uintptr_t>(a.out)) %
+              vec::kVectorBytes ==
+          0) {
     stream = kStreamOutAndSum;
   }
-  RowNormEntry* entry = tier_entry<RowNormEntry>(portable, avx512);
   parallel_for(threads_for(a.rows * a.cols, kGrainValues), a.rows,
-               [&](int, int64_t begin, int64_t end) { entry(a, begin, end, stream); });
+               [&](int, int64_t begin, int64_t end) {
+                 normalize_rows<Tier, kCentre, kAdd>(a, begin, end, stream);
+               });
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -3,9 +3,11 @@
 #include "kernels/apply.h"
 #include "kernels/finish.h"
 #include "kernels/scratch.h"
+#include "kernels/tier.h"
 #include "kernels/tiling.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 void normalize_with_running_stats(const float* x, float* out, int64_t batch, int64_t channels,
                                   int64_t spatial, bool channels_last, const float* weight,
@@ -48,4 +50,5 @@ void update_running_stats(float* running_mean, float* running_var, int64_t chann
   }
 }
 
+NORMKIT_TIER_END
 }  // namespace normkit

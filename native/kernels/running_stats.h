@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 // out = (x - running_mean[c]) / sqrt(running_var[c] + eps) * w[c] + b[c] for every sample, in
 // either layout. save_mean / save_rstd (may be null) receive the running mean and
@@ -24,4 +26,5 @@ void update_running_stats(float* running_mean, float* running_var, int64_t chann
                           const double* mean, const double* var, int64_t samples, double unbias,
                           double momentum);
 
+NORMKIT_TIER_END
 }  // namespace normkit

@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <memory>
+#include "kernels/tier.h"
 
 namespace normkit {
+NORMKIT_TIER_BEGIN
 
 template <typename T, size_t kInline>
 class Scratch {
@@ -26,4 +28,5 @@ class Scratch {
   std::unique_ptr<T[]> heap_;
 };
 
+NORMKIT_TIER_END
 }  // namespace normkit

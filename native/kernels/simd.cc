@@ -9,30 +9,6 @@
 
 namespace normkit {
 
-namespace {
-bool cpu_has_avx512() {
-#if NORMKIT_HAVE_AVX512
-  // libgcc's checks include the OS's XSAVE support for the AVX-512 register state.
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-  return false;
-#endif
-}
-
-bool decide_avx512() {
-  const char* want = std::getenv("NORMKIT_SIMD");
-  if (want && std::strcmp(want, "generic") == 0) return false;
-  return cpu_has_avx512();
-}
-}  // namespace
-
-bool use_avx512() {
-  static const bool enabled = decide_avx512();
-  return enabled;
-}
-
 // Size of the largest cache level, from Linux's sysfs (sysconf's figure is wrong under some
 // hypervisors: 320 MiB for a 32 MiB L3 was seen); 32 MiB when it cannot tell.
 int64_t last_level_cache_bytes() {
@@ -68,16 +44,6 @@ bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   // Half: the cache is shared with other cores and tenants, and a second pass over the input
   // (channels-last BatchNorm) needs the input to survive in it while the output is written.
   return bytes_in + bytes_out > kCacheBytes / 2;
-}
-
-const char* simd_path() {
-  if (use_avx512()) return "avx512";
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-  // Mirrors the target_clones resolver's choice.
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return "avx2";
-#endif
-  return "baseline";
 }
 
 }  // namespace normkit
