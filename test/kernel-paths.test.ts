@@ -65,7 +65,7 @@ describe('kernel paths (child processes)', function () {
         `const ops = ${JSON.stringify(names)}.map((n) => OPS[n]);`,
         'const threads = [];',
         'const setThreads = (n) => { nk.setNumThreads(n); threads.push(nk.getNumThreads()); };',
-        `const r = sweep(ops, nk, nk.reference, ${JSON.stringify(SHAPES)}, ['normal', 'offset'], [1, 2], setThreads);`,
+        `const r = sweep(ops, nk, nk.reference, ${JSON.stringify(SHAPES)}, ['normal', 'offset', 'extreme', 'denormal'], [1, 2], setThreads);`,
         'result = { ...r, simd: nk.native.simdPath(), threads: [...new Set(threads)], openmp: nk.native.hasOpenMP() };',
       ].join('\n'),
     );

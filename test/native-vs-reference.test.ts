@@ -100,6 +100,10 @@ function variantsOf(op: OpDescriptor, s: OpShape): Variant[] {
           if (kind === 'tiny' && epsKey && perStatistic > 1 && statsFromInput(op, bools)) {
             out.push({ ...base, given: all, eps: 0 });
           }
+          // Denormal data with eps 0: rstd past the float32 maximum, or infinite for a zero
+          // (running) variance; extreme data without weights too.
+          if (kind === 'denormal' && epsKey) out.push({ ...base, given: all, eps: 0 });
+          if (kind === 'extreme' || kind === 'denormal') out.push({ ...base, given: new Set() });
           continue;
         }
         for (const given of presenceVariants(op)) out.push({ ...base, given });

@@ -47,6 +47,16 @@ export const groupNormOp = defineOp({
         groups,
       );
     }
+    // One statistic per (sample, group): with zero channels any count divides them, so the
+    // product is bounded here (the shape's bound only covers its non-zero dimensions).
+    if (z.batch * groups > Number.MAX_SAFE_INTEGER) {
+      throw invalid(
+        'range',
+        'numGroups',
+        `at most 2^53 statistics (${z.batch} samples × numGroups) for ${t.label} [${t.shape.join(', ')}]`,
+        groups,
+      );
+    }
     return { ...z, groups };
   },
   describe: (z) => ({

@@ -55,6 +55,11 @@ void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAf
                          int threads, bool stream) {
   const int64_t c = a.channels();
   if (rows <= 0 || c <= 0) return;
+  if (a.exact()) {
+    parallel_for(threads, rows,
+                 [&](int, int64_t begin, int64_t end) { a.apply_exact_rows(x, y, begin, end); });
+    return;
+  }
   if (PeriodicAffine::worth_it(c, rows * c)) {
     const PeriodicAffine pa(a);
     parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) {
@@ -70,6 +75,15 @@ void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAf
 void apply_channels_first(const float* x, float* y, int64_t batch, int64_t spatial,
                           const ChannelAffine& a, int threads, bool stream) {
   if (spatial <= 0) return;
+  if (a.exact()) {
+    const int64_t c = a.channels();
+    parallel_for(threads, batch * c, [&](int, int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        a.apply_exact(x + p * spatial, y + p * spatial, spatial, p % c);
+      }
+    });
+    return;
+  }
   parallel_for(threads, batch * a.channels(), [&](int, int64_t begin, int64_t end) {
     planes_range<Tier>(x, y, begin, end, spatial, a, stream);
   });

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -53,6 +54,64 @@ NORMKIT_INLINE Affine channel_form(double mean, double rstd, const float* w, con
   return affine_form(mean, w ? rstd * w[c] : rstd, b ? b[c] : 0.0);
 }
 
+// ---- the exact slow path ---------------------------------------------------------------------
+// The float form above gives the float64 formula's result (to the conformance tolerance) unless
+// a magnitude is out of float's reach, which ordinary data never is:
+//  - |mean| above 1e31: x - hi can overflow for finite x (3e38 beside -3e38); below it cannot
+//    (x - hi rounds to at most FLT_MAX: half an ulp there is 1e31);
+//  - a scale that float cannot hold: infinite (zero variance with eps 0: the formula gives
+//    +-Inf and NaN where x == mean, the form NaN everywhere), past FLT_MAX (rstd of denormal
+//    data with eps 0) or under FLT_MIN (rstd of data near the float maximum: a subnormal scale
+//    keeps too few digits, and one that rounds to 0 loses the result).
+// Such a statistic's values are computed in double instead, one element at a time: rare, and
+// decided before its output is written, so an in-place call still reads its input. A NaN scale
+// (a NaN or infinity in the data) stays on the fast path: NaN either way.
+NORMKIT_INLINE bool needs_exact(double mean, double scale) {
+  const double a = std::fabs(scale);
+  return std::fabs(mean) > 1e31 || a >= static_cast<double>(FLT_MAX) ||
+         (a > 0 && a < static_cast<double>(FLT_MIN));
+}
+
+// y[i] = (x[i] - mean) * rstd * w[i] + b[i] in double (the reference's order); w, b per element
+// and may be null. y may equal x.
+NORMKIT_INLINE void exact_run(const float* x, float* y, int64_t n, double mean, double rstd,
+                              const float* w, const float* b) {
+  for (int64_t i = 0; i < n; ++i) {
+    double v = (static_cast<double>(x[i]) - mean) * rstd;
+    if (w) v *= w[i];
+    if (b) v += b[i];
+    y[i] = static_cast<float>(v);
+  }
+}
+
+// exact_run of the residual sum a + b (rounded to float, as the fast path and PyTorch add),
+// writing the sum too. sum and y may each equal a or b.
+NORMKIT_INLINE void exact_add_run(const float* a, const float* b, float* sum, float* y, int64_t n,
+                                  double mean, double rstd, const float* w, const float* bias) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float s = a[i] + b[i];
+    sum[i] = s;
+    double v = (static_cast<double>(s) - mean) * rstd;
+    if (w) v *= w[i];
+    if (bias) v += bias[i];
+    y[i] = static_cast<float>(v);
+  }
+}
+
+// exact_run with channel c's weight and bias for the whole run.
+NORMKIT_INLINE void exact_channel_run(const float* x, float* y, int64_t n, double mean, double rstd,
+                                      const float* w, const float* b, int64_t c) {
+  const double wc = w ? w[c] : 1.0, bc = b ? b[c] : 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = static_cast<float>((static_cast<double>(x[i]) - mean) * rstd * wc + bc);
+  }
+}
+
+// Whether channel c's statistic (mean, rstd) needs the exact path.
+NORMKIT_INLINE bool channel_needs_exact(double mean, double rstd, const float* w, int64_t c) {
+  return needs_exact(mean, w ? rstd * w[c] : rstd);
+}
+
 // Per-channel parameters: three arrays of `channels` floats in one scratch block.
 class ChannelAffine {
  public:
@@ -65,10 +124,12 @@ class ChannelAffine {
   // Channel c normalized with mean[c / group_channels] and rstd[c / group_channels], as
   // channel_form in a loop the compiler can vectorize (small calls would otherwise spend their
   // time here).
+  // `mean`, `rstd`, `w` and `b` must outlive the applies when exact() is true.
   void fill(const double* mean, const double* rstd, int64_t group_channels, const float* w,
             const float* b) {
     float *hi = store_.data(), *scale = hi + channels_, *offset = hi + 2 * channels_;
-#pragma omp simd
+    int exact = 0;
+#pragma omp simd reduction(| : exact)
     for (int64_t c = 0; c < channels_; ++c) {
       const int64_t g = group_channels == 1 ? c : c / group_channels;
       const double m = mean[g];
@@ -78,12 +139,36 @@ class ChannelAffine {
       hi[c] = h;
       scale[c] = static_cast<float>(sc);
       offset[c] = static_cast<float>((b ? b[c] : 0.0) - (std::isfinite(lo) ? lo : 0.0) * sc);
+      exact |= needs_exact(m, sc) ? 1 : 0;
     }
+    exact_ = exact != 0;
+    mean_ = mean, rstd_ = rstd, group_channels_ = group_channels, w_ = w, b_ = b;
+  }
+
+  // Whether some channel needs the exact path (needs_exact); the applies then take it for all.
+  bool exact() const { return exact_; }
+  // Rows [begin, end) of channels-last data, in double (the exact path).
+  void apply_exact_rows(const float* x, float* y, int64_t begin, int64_t end) const {
+    const int64_t c = channels_;
+    for (int64_t r = begin; r < end; ++r) {
+      for (int64_t i = 0; i < c; ++i) apply_exact(x + r * c + i, y + r * c + i, 1, i);
+    }
+  }
+  // A run of n values of channel c, in double (the exact path).
+  void apply_exact(const float* x, float* y, int64_t n, int64_t c) const {
+    const int64_t g = group_channels_ == 1 ? c : c / group_channels_;
+    exact_channel_run(x, y, n, mean_[g], rstd_[g], w_, b_, c);
   }
 
  private:
   int64_t channels_;
   Scratch<float, 3 * kInlineChannels> store_;
+  bool exact_ = false;
+  const double* mean_ = nullptr;
+  const double* rstd_ = nullptr;
+  int64_t group_channels_ = 1;
+  const float* w_ = nullptr;
+  const float* b_ = nullptr;
 };
 
 // Channels-last parameters repeated over a period that is a multiple of both the channel count

@@ -23,11 +23,11 @@ void batch_norm_forward(const float* input, int64_t batch, int64_t channels, int
                                         1);
   }
   const int64_t count = batch * spatial;
+  // An empty batch leaves the running statistics alone, as PyTorch does; no scratch is needed.
+  if (count <= 0) return StatsOut{save_mean, save_rstd}.record_empty(channels);
   Scratch<double, kInlineChannels> mean(static_cast<size_t>(channels));
   Scratch<double, kInlineChannels> var(static_cast<size_t>(channels));
   const StatsOut stats{save_mean, save_rstd, mean.data(), var.data()};
-  // An empty batch leaves the running statistics alone, as PyTorch does.
-  if (count <= 0) return stats.record_empty(channels);
   // Data with one value per (n, c) is channels-last whatever the flag says.
   if (channels_last || spatial == 1) {
     normalize_channel_groups({input, out, 1, count, channels, channels, weight, bias, eps, stats});

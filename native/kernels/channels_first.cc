@@ -44,22 +44,36 @@ NORMKIT_INLINE ShiftedSums set_sums(const RunSets& s, int64_t k, float shift) {
   return acc;
 }
 
+// Run j of set k with the set's statistics: T's float form, or the exact path (needs_exact).
+template <class T, bool kStream>
+NORMKIT_INLINE void apply_run_of_set(const RunSets& s, int64_t k, int64_t j, const Stats& st,
+                                     int64_t lo, int64_t hi) {
+  const int64_t off = k * s.set_step + j * s.run_step + lo;
+  const int64_t c = channel_of(s, k, j);
+  if (channel_needs_exact(st.mean, st.rstd, s.weight, c)) {
+    return exact_channel_run(s.x + off, s.y + off, hi - lo, st.mean, st.rstd, s.weight, s.bias, c);
+  }
+  T::template apply_run<false, false, kStream>(s.x + off, s.y + off, hi - lo,
+                                               channel_form(st.mean, st.rstd, s.weight, s.bias, c),
+                                               nullptr, nullptr);
+}
+
 template <class T, bool kStream>
 NORMKIT_INLINE void apply_set(const RunSets& s, int64_t k, const Stats& st) {
   const int64_t base = k * s.set_step;
   if (s.run_len == 1 && contiguous(s) && s.run_channels == 1) {
     // One value per channel (GroupNorm over (N, C)): the channel parameters are per element.
     const int64_t c0 = channel_of(s, k, 0);
+    const float* w = s.weight ? s.weight + c0 : nullptr;
+    const float* b = s.bias ? s.bias + c0 : nullptr;
+    if (needs_exact(st.mean, st.rstd)) {
+      return exact_run(s.x + base, s.y + base, s.runs, st.mean, st.rstd, w, b);
+    }
     apply_run_with<T, kStream>(s.x + base, s.y + base, s.runs, affine_form(st.mean, st.rstd, 0.0),
-                               s.weight ? s.weight + c0 : nullptr, s.bias ? s.bias + c0 : nullptr);
+                               w, b);
     return;
   }
-  for (int64_t j = 0; j < s.runs; ++j) {
-    const int64_t off = base + j * s.run_step;
-    T::template apply_run<false, false, kStream>(
-        s.x + off, s.y + off, s.run_len,
-        channel_form(st.mean, st.rstd, s.weight, s.bias, channel_of(s, k, j)), nullptr, nullptr);
-  }
+  for (int64_t j = 0; j < s.runs; ++j) apply_run_of_set<T, kStream>(s, k, j, st, 0, s.run_len);
 }
 
 // Sets [begin, end) on one thread, each set's statistics and apply back to back (its data,
@@ -84,7 +98,13 @@ NORMKIT_INLINE void sets_range(const RunSets& s, int64_t begin, int64_t end) {
     if (next && pipeline) {
       for (int64_t j = 0; j < s.runs; ++j) {
         const int64_t off = k * s.set_step + j * s.run_step;
-        const Affine f = channel_form(st.mean, st.rstd, s.weight, s.bias, channel_of(s, k, j));
+        const int64_t c = channel_of(s, k, j);
+        if (channel_needs_exact(st.mean, st.rstd, s.weight, c)) {
+          exact_channel_run(s.x + off, s.y + off, s.run_len, st.mean, st.rstd, s.weight, s.bias, c);
+          T::template run_sums<true>(s.x + off + s.set_step, s.run_len, next_shift, acc);
+          continue;
+        }
+        const Affine f = channel_form(st.mean, st.rstd, s.weight, s.bias, c);
         T::template apply_and_accumulate<kStream>(s.x + off, s.y + off, s.run_len, f,
                                                   s.x + off + s.set_step, next_shift, acc);
       }
@@ -130,11 +150,7 @@ NORMKIT_INLINE void piece_apply(const RunSets& s, const Pieces& p, int64_t begin
   for (int64_t u = begin; u < end; ++u) {
     int64_t k, j, lo, hi;
     piece_at(s, p, u, k, j, lo, hi);
-    const int64_t off = k * s.set_step + j * s.run_step + lo;
-    const Stats& st = p.stats[k];
-    T::template apply_run<false, false, kStream>(
-        s.x + off, s.y + off, hi - lo,
-        channel_form(st.mean, st.rstd, s.weight, s.bias, channel_of(s, k, j)), nullptr, nullptr);
+    apply_run_of_set<T, kStream>(s, k, j, p.stats[k], lo, hi);
   }
   if constexpr (kStream) T::fence();
 }

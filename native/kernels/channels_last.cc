@@ -126,7 +126,9 @@ NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t
       gather_sums(s1, s2, c, stats.sums());
     }
     stats.finish(n, affine);
-    if (periodic) {
+    if (affine.exact()) {
+      affine.apply_exact_rows(x, y, 0, rows);
+    } else if (periodic) {
       // Built per sample: the expansion is a few periods, the sample many more.
       const PeriodicAffine pa(affine);
       T::template apply_periodic<kStream>(x, y, 0, numel, pa);

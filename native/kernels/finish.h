@@ -71,6 +71,7 @@ struct StatsOut {
   }
   // Statistics [0, n) of empty groups.
   void record_empty(int64_t n) const {
+    if (!save_mean && !save_rstd && !mean && !var) return;
     for (int64_t i = 0; i < n; ++i) record(i, empty_stats());
   }
 };

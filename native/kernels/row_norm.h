@@ -33,22 +33,40 @@ struct RowNorm {
 // (the sum streams only where it shares the output's alignment).
 enum StreamMode { kNoStream, kStreamOut, kStreamOutAndSum };
 
+// The apply step's parameters of a row: the float form, and the statistics for the exact path
+// where the form cannot hold them (needs_exact in kernels/apply.h).
+struct RowForm {
+  Affine f;
+  double mean, rstd;
+  bool exact;
+};
+
 // Row r's statistics, recorded, as the apply step's parameters.
 template <class T, bool kCentre, bool kAdd>
-NORMKIT_INLINE Affine row_affine(const RowNorm& a, int64_t r) {
+NORMKIT_INLINE RowForm row_affine(const RowNorm& a, int64_t r) {
   const int64_t n = a.cols, at = r * n;
   const RunMoments m = kAdd ? add_run_moments<T, kCentre>(a.input + at, a.residual + at, n)
                             : run_moments<T, kCentre>(a.input + at, n);
   const Stats st =
       kCentre ? finish_centred(m.sums, m.shift, n, a.eps) : finish_uncentred(m.sums, n, a.eps);
   a.stats.record(r, st);
-  return affine_form(st.mean, st.rstd, 0.0);
+  return {affine_form(st.mean, st.rstd, 0.0), st.mean, st.rstd, needs_exact(st.mean, st.rstd)};
 }
 
 template <class T, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
-NORMKIT_INLINE void row_apply(const RowNorm& a, int64_t r, Affine f) {
+NORMKIT_INLINE void row_apply(const RowNorm& a, int64_t r, const RowForm& form) {
   constexpr bool kStream = kStreamMode != kNoStream;
   const int64_t n = a.cols, at = r * n;
+  const Affine f = form.f;
+  if (form.exact) {
+    if constexpr (kAdd) {
+      exact_add_run(a.input + at, a.residual + at, a.sum_out + at, a.out + at, n, form.mean,
+                    form.rstd, a.weight, a.bias);
+    } else {
+      exact_run(a.input + at, a.out + at, n, form.mean, form.rstd, a.weight, a.bias);
+    }
+    return;
+  }
   if constexpr (kAdd) {
     T::template add_apply_run<kWeight, kBias, kStream, kStreamMode == kStreamOutAndSum>(
         a.input + at, a.residual + at, a.sum_out + at, a.out + at, n, f, a.weight, a.bias);
@@ -65,8 +83,8 @@ NORMKIT_INLINE void rows_kernel(const RowNorm& a, int64_t begin, int64_t end) {
     // Short rows two at a time: the second row's statistics are independent of the first's, so
     // their latency chains (horizontal sums, divide, square root) overlap.
     for (; r + 2 <= end; r += 2) {
-      const Affine f0 = row_affine<T, kCentre, kAdd>(a, r);
-      const Affine f1 = row_affine<T, kCentre, kAdd>(a, r + 1);
+      const RowForm f0 = row_affine<T, kCentre, kAdd>(a, r);
+      const RowForm f1 = row_affine<T, kCentre, kAdd>(a, r + 1);
       row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, f0);
       row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r + 1, f1);
     }

@@ -8,14 +8,30 @@ import { mismatches } from './conformance';
 import { mulberry32, normal } from './prng';
 import type { Api, OpDescriptor, Sizes } from './ops';
 
-export type Kind = 'normal' | 'offset' | 'huge' | 'tiny' | 'constant' | 'naninf';
-export const KINDS: readonly Kind[] = ['normal', 'offset', 'huge', 'tiny', 'constant', 'naninf'];
+export type Kind =
+  'normal' | 'offset' | 'huge' | 'tiny' | 'constant' | 'naninf' | 'extreme' | 'denormal';
+export const KINDS: readonly Kind[] = [
+  'normal',
+  'offset',
+  'huge',
+  'tiny',
+  'constant',
+  'naninf',
+  'extreme',
+  'denormal',
+];
+/** The kinds whose magnitudes only the kernels' exact path handles (kernels/apply.h). */
+export const EDGE_KINDS: readonly Kind[] = ['extreme', 'denormal'];
 
 export interface Tolerance {
   abs: number;
   rel: number;
 }
 export const TOL: Tolerance = { abs: 1e-5, rel: 1e-5 };
+
+/** The least positive float32 (a denormal). */
+const DENORMAL = 2 ** -149;
+const FLOAT_MAX = 3.4028234663852886e38;
 
 /** Mean and spread of each kind: running statistics are drawn on the data's scale. */
 const SCALE: Record<Kind, [number, number]> = {
@@ -25,14 +41,30 @@ const SCALE: Record<Kind, [number, number]> = {
   tiny: [0, 1e-30],
   constant: [0, 1],
   naninf: [-0.5, 2],
+  extreme: [0, 2e38],
+  denormal: [0, DENORMAL * 8],
 };
 
 /**
  * Float32 data of a kind: normal, offset (mean 1e4, std 1e-2), huge (1e19), tiny (1e-30),
- * constant, or normal with a NaN and an infinity side by side (so in one group, or two).
+ * constant, normal with a NaN and an infinity side by side (so in one group, or two), extreme
+ * (magnitudes from 1e37 to the float32 maximum, either sign, the maximum itself now and then:
+ * x - mean overflows float32) or denormal (small multiples of the least denormal: with eps 0,
+ * 1 / std overflows float32).
  */
 export function data(rng: () => number, n: number, kind: Kind): Float32Array {
   const a = new Float32Array(n);
+  if (kind === 'extreme') {
+    for (let i = 0; i < n; i++) {
+      const m = rng() < 0.1 ? FLOAT_MAX : 1e37 + rng() * (FLOAT_MAX - 1e37);
+      a[i] = rng() < 0.5 ? -m : m;
+    }
+    return a;
+  }
+  if (kind === 'denormal') {
+    for (let i = 0; i < n; i++) a[i] = Math.floor(rng() * 33 - 16) * DENORMAL;
+    return a;
+  }
   const constant = 1e4 * normal(rng);
   const [mean, std] = SCALE[kind];
   for (let i = 0; i < n; i++) a[i] = kind === 'constant' ? constant : mean + std * normal(rng);
@@ -52,7 +84,11 @@ export function params(rng: () => number, n: number): Float32Array {
 /** A running statistic on the data's scale: variances (by name) positive, means near the data's. */
 export function stateValues(rng: () => number, n: number, name: string, kind: Kind): Float32Array {
   const [mean, std] = SCALE[kind];
-  if (/var/i.test(name)) return Float32Array.from({ length: n }, () => std * std * (0.5 + rng()));
+  // Variances a float32 holds: 1e38 for extreme data; 0 for denormal data (std^2 underflows),
+  // which with eps 0 is the zero-variance case (plus or minus Infinity, NaN at the mean).
+  if (/var/i.test(name)) {
+    return Float32Array.from({ length: n }, () => Math.min(std * std * (0.5 + rng()), 1e38));
+  }
   return Float32Array.from({ length: n }, () => mean + std * 0.3 * normal(rng));
 }
 

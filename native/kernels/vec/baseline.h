@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/simd.h"
 #include "kernels/tier.h"
@@ -57,8 +58,11 @@ NORMKIT_INLINE F sub(F a, F b) { return _mm_sub_ps(a, b); }
 NORMKIT_INLINE F mul(F a, F b) { return _mm_mul_ps(a, b); }
 NORMKIT_INLINE F fma(F a, F b, F c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 
+// Two floats into the low lanes; memcpy, since p is only float-aligned (movsd either way).
 NORMKIT_INLINE H load_half(const float* p) {
-  return _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p)));
+  double d;
+  std::memcpy(&d, p, sizeof d);
+  return _mm_castpd_ps(_mm_set_sd(d));
 }
 NORMKIT_INLINE H add_half(H a, H b) { return _mm_add_ps(a, b); }
 NORMKIT_INLINE D widen(H v) { return _mm_cvtps_pd(v); }
