@@ -16,12 +16,12 @@ const BUILD_DIR = path.join(BENCH_DIR, 'results', 'build');
 const CXX = process.env.CXX || 'g++';
 
 // Compiles `source` with `args` (before: source, after: libraries) into BUILD_DIR/<name>-<hash>
-// (+ ext). Returns { file } or { error } with the compiler's first lines.
-function build(name, source, { before = [], after = [], ext = '' } = {}) {
-  const text = fs.readFileSync(source);
-  const hash = crypto
-    .createHash('sha256')
-    .update(text)
+// (+ ext), the hash covering the source, the headers it includes (`headers`) and the command.
+// Returns { file } or { error } with the compiler's first lines.
+function build(name, source, { before = [], after = [], ext = '', headers = [] } = {}) {
+  const h = crypto.createHash('sha256');
+  for (const f of [source, ...headers]) h.update(fs.readFileSync(f));
+  const hash = h
     .update(JSON.stringify([CXX, before, after, process.version]))
     .digest('hex')
     .slice(0, 12);
@@ -61,6 +61,7 @@ function loadStreamCopy() {
   const r = build('stream_copy', path.join(BENCH_DIR, 'native', 'stream_copy.cc'), {
     before,
     ext: '.node',
+    headers: [path.join(BENCH_DIR, 'native', 'stream_copy.h')],
   });
   if (r.error) return r;
   try {

@@ -71,12 +71,16 @@ def measure(fn, opts, latency):
     while warm_calls < opts["minWarmup"] or warm_time < opts["warmupS"]:
         warm_time += run_once(chunk)
         warm_calls += chunk
+        if warm_time > opts["budgetS"]:
+            break  # one call longer than a row's budget: warm enough
         if latency and warm_time < opts["warmupS"] / 4:
             chunk = min(chunk * 2, 1 << 16)
     if latency:
         calls = max(1, round(opts["sampleS"] / max(warm_time / warm_calls, 1e-9)))
+    # As bench/measure.js: 3 samples for a call longer than a row's budget.
+    reps = min(opts["minReps"], 3) if warm_time / warm_calls > opts["budgetS"] else opts["minReps"]
     samples, spent = [], 0.0
-    while len(samples) < opts["minReps"] or (spent < opts["budgetS"] and len(samples) < opts["maxReps"]):
+    while len(samples) < reps or (spent < opts["budgetS"] and len(samples) < opts["maxReps"]):
         t = run_once(calls)
         samples.append(t)
         spent += t

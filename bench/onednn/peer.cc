@@ -62,15 +62,20 @@ std::string measure(F&& call, const Sampling& s, bool latency) {
   while (warm_calls < s.min_warmup || warm_time < s.warmup_s) {
     warm_time += run(chunk);
     warm_calls += chunk;
+    if (warm_time > s.budget_s) break;  // one call longer than a row's budget: warm enough
     if (latency && warm_time < s.warmup_s / 4) chunk = std::min(chunk * 2, 1L << 16);
   }
   if (latency) {
     const double per_call = std::max(warm_time / static_cast<double>(warm_calls), 1e-9);
     calls = std::max(1L, static_cast<long>(s.sample_s / per_call + 0.5));
   }
+  // As bench/measure.js: 3 samples for a call longer than a row's budget.
+  const int reps = warm_time / static_cast<double>(warm_calls) > s.budget_s
+                       ? std::min(s.min_reps, 3)
+                       : s.min_reps;
   std::vector<double> per;
   double spent = 0;
-  while (static_cast<int>(per.size()) < s.min_reps ||
+  while (static_cast<int>(per.size()) < reps ||
          (spent < s.budget_s && static_cast<int>(per.size()) < s.max_reps)) {
     const double t = run(calls);
     per.push_back(t / static_cast<double>(calls));
