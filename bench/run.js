@@ -594,7 +594,7 @@ function printTable(cases, results, threads, tier, subject) {
         r.tier || tier,
         fmtTime(r.median, lat) + (isBusy(r) ? '!' : ' '),
         lat ? '-' : fmtGbps(r.gbps),
-        lat ? '-' : fmtNum(r.limitRatio),
+        lat ? '-' : fmtRatio(r.limitRatio),
         ...PEERS.map((p) => fmtRatio(r.vsPeer && r.vsPeer[p])),
       ]);
     }
@@ -974,12 +974,17 @@ async function main() {
       (x) => x.case === c.id && x.impl === 'normkit' && x.threads === allCores,
     );
     if (r && Number.isFinite(r.pairRatio)) {
-      console.log(
-        `${c.name}: ${fmtNum(r.pairRatio)}x faster than the unfused pair (JS add + normkit), ` +
-          `${fmtNum(r.nativePairRatio)}x an estimated native pair (${allCores} threads)`,
-      );
+      const text =
+        `${c.name}, ${allCores} threads: ${fmtNum(r.pairRatio)}x faster than the unfused pair ` +
+        `(JS add + normkit), ${fmtNum(r.nativePairRatio)}x an estimated native pair`;
+      console.log(wrap(text, 96));
     }
   }
+  const used = [];
+  if (peers.onednn && peers.onednn.isa) used.push(`oneDNN ran ${peers.onednn.isa}`);
+  if (peers.torch && peers.torch.capabilityUsed)
+    used.push(`PyTorch ran ${peers.torch.capabilityUsed}`);
+  if (used.length) console.log(`${used.join('; ')}.`);
   const busy = results.filter(isBusy);
   if (busy.length) {
     notes.push(
@@ -1030,7 +1035,7 @@ async function writeOutputs(report, jsonPath) {
   put(`${base}.json`, json);
   if (svg) put(`${base}.svg`, svg);
   if (!jsonPath) put(path.join(RESULTS_DIR, `run-${report.date.replace(/[:.]/g, '-')}.json`), json);
-  console.log(`wrote ${written.join(', ')}`);
+  console.log(wrap(`wrote ${written.join(', ')}`, 96));
   console.log('(the targets and their verdicts are under "targets" in the JSON)');
 }
 
