@@ -33,7 +33,7 @@ function build(name, source, { before = [], after = [], ext = '', headers = [] }
   if (r.error) return { error: `${CXX} not runnable: ${r.error.message}` };
   if (r.status !== 0) {
     const first = (r.stderr || '').trim().split('\n').slice(0, 3).join(' | ');
-    return { error: `${CXX} failed: ${first}` };
+    return { error: `${CXX} exited with status ${r.status}${first ? `: ${first}` : ''}` };
   }
   fs.renameSync(tmp, file);
   return { file };

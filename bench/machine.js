@@ -75,8 +75,7 @@ function machineInfo() {
 // addon decides its tier once per process). { simdPath, warning } or { error }.
 function probeNormkit(where, value) {
   const env = { ...process.env };
-  if (value === null) delete env.NORMKIT_SIMD;
-  else env.NORMKIT_SIMD = value;
+  if (value !== undefined) env.NORMKIT_SIMD = value;
   const code =
     'const nk = require(process.argv[1]);' +
     "process.stdout.write(nk.native && nk.backend === 'native' ? nk.native.simdPath() : '')";
@@ -85,13 +84,13 @@ function probeNormkit(where, value) {
   return { simdPath: r.stdout.trim(), warning: (r.stderr || '').trim() || null };
 }
 
-// Picks NORMKIT_SIMD for `tier` (null: the addon's default). Returns { tier, env } where env is
-// the NORMKIT_SIMD value to set (null: leave it unset), or { error } when normkit cannot run the
-// tier here.
+// Picks NORMKIT_SIMD for `tier` (null: whatever the environment gives, NORMKIT_SIMD included).
+// Returns { tier, env } where env is the NORMKIT_SIMD value to set (undefined: leave the
+// environment as it is), or { error } when normkit cannot run the tier here.
 function selectTier(where, tier) {
   if (!tier) {
-    const p = probeNormkit(where, null);
-    return p.error ? { error: p.error } : { tier: p.simdPath, env: null };
+    const p = probeNormkit(where, undefined);
+    return p.error ? { error: p.error } : { tier: p.simdPath, env: undefined };
   }
   const tried = [];
   for (const value of NORMKIT_SIMD[tier]) {

@@ -128,8 +128,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-function fail(message) {
-  console.error(`bench: ${message}\n\n${USAGE}`);
+function fail(message, { usage = true } = {}) {
+  console.error(`bench: ${message}${usage ? `\n\n${USAGE}` : ''}`);
   process.exit(2);
 }
 
@@ -811,9 +811,8 @@ async function main() {
   // The tier: NORMKIT_SIMD must be set before the addon is loaded (it decides once).
   const where = opts.lib || REPO_ROOT;
   const picked = selectTier(where, opts.tier);
-  if (picked.error && opts.tier) fail(picked.error);
-  if (picked.env !== null && picked.env !== undefined) process.env.NORMKIT_SIMD = picked.env;
-  else delete process.env.NORMKIT_SIMD;
+  if (picked.error && opts.tier) fail(picked.error, { usage: false });
+  if (picked.env !== undefined) process.env.NORMKIT_SIMD = picked.env;
 
   // normkit
   const loaded = loadNormkit(opts.lib);
@@ -834,9 +833,8 @@ async function main() {
     ? nkInfo.simdPath
     : picked.tier || opts.tier || 'baseline';
   if (opts.tier && nativeOk && nkInfo.simdPath !== opts.tier) {
-    fail(
-      `normkit runs ${nkInfo.simdPath} with NORMKIT_SIMD=${process.env.NORMKIT_SIMD}, not ${opts.tier}`,
-    );
+    const why = `normkit runs ${nkInfo.simdPath} with NORMKIT_SIMD=${process.env.NORMKIT_SIMD}`;
+    fail(`${why}, not ${opts.tier}`, { usage: false });
   }
   if (nk && typeof nk.setNumThreads !== 'function') {
     notes.push('normkit has no setNumThreads: thread counts only apply to peers');
