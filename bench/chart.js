@@ -92,7 +92,13 @@ function chartSpec(report) {
       width: 360,
       // A fixed height (the yOffset bands divide each case's row among the implementations).
       height: order.length * (6 * impls + 10),
+      // The limit's tick first, so the implementations' marks are drawn over it.
       layer: [
+        {
+          transform: [{ filter: `datum.impl === '${LIMIT}'` }],
+          mark: { type: 'tick', thickness: 2, opacity: 0.7 },
+          encoding: { x, y, color },
+        },
         {
           transform: [{ filter: `datum.impl !== '${LIMIT}'` }],
           mark: { type: 'rule', strokeWidth: 1.5 },
@@ -114,11 +120,6 @@ function chartSpec(report) {
             color,
             tooltip: [{ field: 'impl' }, { field: 'ms', format: '.4g' }],
           },
-        },
-        {
-          transform: [{ filter: `datum.impl === '${LIMIT}'` }],
-          mark: { type: 'tick', thickness: 2, opacity: 0.7 },
-          encoding: { x, y, color },
         },
       ],
     },
