@@ -9,7 +9,8 @@
 // oneDNN picked (e.g. "jit:avx512_core"), or {"id", "error"} where oneDNN has no such primitive.
 //
 // What is timed is what a framework calls: LayerNorm forward inference with scale and shift over
-// the last dimension (no saved statistics, as normkit's layerNorm), BatchNorm forward training
+// the last dimension (no saved statistics, as normkit's layerNorm; forward training, which writes
+// the mean and variance too, where a case says training), BatchNorm forward training
 // (batch statistics, saved mean and variance; the running-stat update is the framework's few
 // flops per channel and is not timed) and inference (use_global_stats), with scale and shift.
 #include <omp.h>
@@ -139,14 +140,18 @@ std::string run_case(const std::string& line, engine& eng, stream& strm, const S
     primitive prim;
     std::string impl;
     if (op == "layerNorm") {
+      // Inference unless the case says training (then the mean and variance are written too).
+      const auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
 #if DNNL_VERSION_MAJOR >= 3
-      layer_normalization_forward::primitive_desc pd(eng, prop_kind::forward_inference, data_md,
-                                                     data_md, eps, flags);
+      layer_normalization_forward::primitive_desc pd(eng, prop, data_md, data_md, eps, flags);
 #else
-      layer_normalization_forward::primitive_desc pd(
-          {prop_kind::forward_inference, data_md, eps, flags}, eng);
+      layer_normalization_forward::primitive_desc pd({prop, data_md, eps, flags}, eng);
 #endif
       impl = pd.impl_info_str();
+      if (training) {
+        args[DNNL_ARG_MEAN] = memory(pd.mean_desc(), eng);
+        args[DNNL_ARG_VARIANCE] = memory(pd.variance_desc(), eng);
+      }
       prim = layer_normalization_forward(pd);
     } else if (op == "batchNorm") {
       const auto bn_flags = training ? flags : (flags | normalization_flags::use_global_stats);
