@@ -1,0 +1,66 @@
+// The documentation's examples run and print what they say: every ```js block of README.md and
+// docs/*.md, each as its own program, its standard output compared line by line with its
+// `// prints:` comments (scripts/check-readme.js, also `npm run test:readme`). Then the checker
+// itself: a wrong or missing announcement fails, a machine-dependent line (`// prints, e.g.:`)
+// is counted but not compared.
+import * as fs from 'fs';
+import * as path from 'path';
+import { expect } from 'chai';
+import * as normkit from 'normkit';
+import { REPO_ROOT } from './helpers/tensors';
+
+interface Checker {
+  checkFile(file: string): { blocks: number; failures: string[] };
+  defaultFiles(): string[];
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const checker = require(path.join(REPO_ROOT, 'scripts', 'check-readme.js')) as Checker;
+
+describe('docs: every example of README.md and docs/*.md prints what it says', function () {
+  this.timeout(300000);
+
+  it('checks the README and every page of docs/', () => {
+    const docs = fs.readdirSync(path.join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md'));
+    expect(checker.defaultFiles()).to.include('README.md');
+    expect(checker.defaultFiles()).to.include.members(docs.map((f) => `docs/${f}`));
+  });
+
+  for (const file of checker.defaultFiles()) {
+    it(file, function () {
+      // The examples announce the native backend's output (`backend` prints native).
+      if (normkit.backend !== 'native') this.skip();
+      const { failures } = checker.checkFile(file);
+      expect(failures, failures.join('\n')).to.deep.equal([]);
+    });
+  }
+
+  describe('the checker', () => {
+    const scratch = path.join(REPO_ROOT, 'build-test', 'docs-check');
+    const check = (code: string) => {
+      fs.mkdirSync(scratch, { recursive: true });
+      const file = path.join(scratch, 'example.md');
+      fs.writeFileSync(file, '# t\n\n```js\n' + code + '\n```\n');
+      return checker.checkFile(path.relative(REPO_ROOT, file)).failures;
+    };
+    after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+    it('passes a block that prints what it announces, in order', () => {
+      expect(
+        check("console.log(1 + 1); // prints: 2\nconsole.log('a');\n// prints: a"),
+      ).to.deep.equal([]);
+    });
+
+    it('fails a wrong line, an unannounced line, a missing line, a warning and a throw', () => {
+      expect(check('console.log(3); // prints: 2')[0]).to.match(/announced: 2\s+printed: {3}3/);
+      expect(check('console.log(3);')[0]).to.contain('printed but not announced: 3');
+      expect(check('// prints: 3')[0]).to.contain('announced but not printed: 3');
+      expect(check("process.emitWarning('w');")[0]).to.contain('standard error');
+      expect(check("throw new Error('boom');")[0]).to.contain('exited with 1');
+    });
+
+    it('counts a `prints, e.g.:` line without comparing it', () => {
+      expect(check('console.log(Math.random()); // prints, e.g.: 0.5')).to.deep.equal([]);
+      expect(check('// prints, e.g.: 0.5')).to.have.length(1);
+    });
+  });
+});
