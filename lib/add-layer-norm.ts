@@ -10,6 +10,16 @@ const runAsync = compileOp(addLayerNormOp, true);
 
 /**
  * Options of {@link addLayerNorm} and {@link addLayerNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, addLayerNorm } = require('normkit');
+ * const x = tensor([1, 2], [1, 2]);
+ * const stream = tensor([0, 2], [1, 2]);
+ * const out = new Float32Array(2);
+ * addLayerNorm(x, stream, 2, { weight: new Float32Array([1, 1]), eps: 0, out, sumOut: stream.data });
+ * console.log(stream.data.join(' '), out.join(' ')); // prints: 1 4 -1 1
+ * ```
  */
 export interface AddLayerNormOptions {
   /**
@@ -49,6 +59,13 @@ export interface AddLayerNormOptions {
 
 /**
  * The two results of {@link addLayerNorm} and {@link addRmsNorm}, both of `input.shape`.
+ *
+ * @example
+ * ```js
+ * const { tensor, addRmsNorm } = require('normkit');
+ * const { output, sum } = addRmsNorm(tensor([1, 1], [1, 2]), tensor([2, 3], [1, 2]), 2, { eps: 0 });
+ * console.log(sum.data.join(' '), Array.from(output.data, (v) => v.toFixed(4)).join(' ')); // prints: 3 4 0.8485 1.1314
+ * ```
  */
 export interface AddNormResult {
   /**

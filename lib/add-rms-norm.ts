@@ -11,6 +11,15 @@ const runAsync = compileOp(addRmsNormOp, true);
 
 /**
  * Options of {@link addRmsNorm} and {@link addRmsNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, addRmsNorm } = require('normkit');
+ * const x = tensor([3, 0], [1, 2]);
+ * const r = tensor([0, 4], [1, 2]);
+ * const { output } = addRmsNorm(x, r, 2, { weight: new Float32Array([2, 2]), eps: 0, out: x.data });
+ * console.log(output.data === x.data, x.data.join(' ')); // prints: true 1.6970562934875488 2.262741804122925
+ * ```
  */
 export interface AddRmsNormOptions {
   /**

@@ -19,6 +19,16 @@ export type { Layout } from './tensor';
 
 /**
  * Options of {@link batchNorm} and {@link batchNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, batchNorm } = require('normkit');
+ * const runningMean = new Float32Array([0, 0]);
+ * const runningVar = new Float32Array([1, 1]);
+ * const x = tensor([1, 10, 3, 30], [2, 2]);
+ * batchNorm(x, { training: true, momentum: 0.5, runningMean, runningVar }); // batch means 2 and 20
+ * console.log(runningMean); // prints: Float32Array(2) [ 1, 10 ]
+ * ```
  */
 export interface BatchNormOptions {
   /**
@@ -166,6 +176,13 @@ export function describeBatchNorm(shape: readonly number[]): NormDescription {
 
 /**
  * Constructor options of the BatchNorm classes: `torch.nn.BatchNorm2d`'s keyword arguments.
+ *
+ * @example
+ * ```js
+ * const { BatchNorm2d } = require('normkit');
+ * const bn = new BatchNorm2d(16, { momentum: null, affine: false, trackRunningStats: true, layout: 'channels_last' });
+ * console.log(bn.weight, bn.runningMean.length, bn.layout); // prints: null 16 channels_last
+ * ```
  */
 export interface BatchNormModuleOptions extends RunningStatsModuleOptions {
   /**
@@ -193,6 +210,15 @@ export interface BatchNormModuleOptions extends RunningStatsModuleOptions {
 /**
  * The state of a BatchNorm module under PyTorch's `state_dict` keys: see
  * {@link RunningStatsStateDict}.
+ *
+ * @example
+ * ```js
+ * const { BatchNorm1d } = require('normkit');
+ * const bn = new BatchNorm1d(2);
+ * const dict = bn.stateDict();
+ * console.log(Object.keys(dict).join(', ')); // prints: weight, bias, running_mean, running_var, num_batches_tracked
+ * new BatchNorm1d(2).loadStateDict(dict); // strict: the same keys and lengths
+ * ```
  */
 export type BatchNormStateDict = RunningStatsStateDict;
 

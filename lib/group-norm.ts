@@ -20,6 +20,14 @@ const runAsync = compileOp(groupNormOp, true);
 
 /**
  * Options of {@link groupNorm} and {@link groupNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, groupNorm } = require('normkit');
+ * const nhwc = tensor(new Float32Array(1 * 2 * 2 * 4).map((_, i) => i), [1, 4, 2, 2]); // stored (N, H, W, C)
+ * const y = groupNorm(nhwc, 2, { layout: 'channels_last', eps: 0, bias: new Float32Array([0, 0, 1, 1]) });
+ * console.log(y.shape); // prints: [ 1, 4, 2, 2 ]
+ * ```
  */
 export interface GroupNormOptions {
   /**
@@ -138,6 +146,13 @@ export function describeGroupNorm(shape: readonly number[], numGroups: number): 
 
 /**
  * Constructor options of {@link GroupNorm}: `torch.nn.GroupNorm`'s keyword arguments.
+ *
+ * @example
+ * ```js
+ * const { GroupNorm } = require('normkit');
+ * const gn = new GroupNorm(4, 8, { eps: 1e-6, affine: false, layout: 'channels_last' });
+ * console.log(gn.weight, gn.layout); // prints: null channels_last
+ * ```
  */
 export interface GroupNormModuleOptions {
   /**
@@ -163,6 +178,13 @@ export interface GroupNormModuleOptions {
 /**
  * The state of a {@link GroupNorm} under PyTorch's `state_dict` keys, each listed key required
  * (as PyTorch's strict loading): `{ weight, bias }` (the default) or `{}` (no `affine`).
+ *
+ * @example
+ * ```js
+ * const { GroupNorm } = require('normkit');
+ * console.log(Object.keys(new GroupNorm(2, 4).stateDict())); // prints: [ 'weight', 'bias' ]
+ * console.log(new GroupNorm(2, 4, { affine: false }).stateDict()); // prints: {}
+ * ```
  */
 export type GroupNormStateDict =
   { weight: Float32Array; bias: Float32Array } | { weight?: never; bias?: never };

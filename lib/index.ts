@@ -22,6 +22,13 @@ type Ops = typeof OPS;
 /**
  * The reference functions: each op's public function, by name, on the reference backend (the
  * type of {@link reference}).
+ *
+ * @example
+ * ```js
+ * const { reference, tensor } = require('normkit');
+ * console.log(Object.keys(reference).join(', ')); // prints: addLayerNorm, addRmsNorm, batchNorm, groupNorm, instanceNorm, layerNorm, rmsNorm
+ * console.log(reference.rmsNorm(tensor([3, 4], [1, 2]), 2, { eps: 0 }).data.join(' ')); // prints: 0.8485281467437744 1.1313709020614624
+ * ```
  */
 export type ReferenceApi = { readonly [K in keyof Ops & keyof typeof api]: (typeof api)[K] };
 
@@ -61,10 +68,26 @@ export const reference: ReferenceApi = Object.freeze(
  *
  * The kernels pick their tier when they first run, from the CPU; `NORMKIT_SIMD=generic` turns
  * the AVX-512 kernels off.
+ *
+ * @example
+ * ```js
+ * const { native } = require('normkit');
+ * const tier = native ? native.simdPath() : null;
+ * const wide = tier === 'avx512' || tier === 'avx2' || tier === 'neon';
+ * console.log(['avx512', 'avx2', 'baseline', 'neon'].includes(tier), typeof wide); // prints: true boolean
+ * ```
  */
 export type SimdTier = 'avx512' | 'avx2' | 'baseline' | 'neon';
 
-/** Diagnostics of the native backend: see {@link native}. */
+/**
+ * Diagnostics of the native backend: see {@link native}.
+ *
+ * @example
+ * ```js
+ * const { native } = require('normkit');
+ * if (native) console.log(typeof native.simdPath(), native.hasOpenMP(), native.hardwareThreads() >= 1); // prints: string true true
+ * ```
+ */
 export interface NativeInfo {
   /**
    * The SIMD tier the kernels run on this CPU.

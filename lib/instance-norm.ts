@@ -17,6 +17,17 @@ const runAsync = compileOp(instanceNormOp, true);
 
 /**
  * Options of {@link instanceNorm} and {@link instanceNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, instanceNorm } = require('normkit');
+ * const runningMean = new Float32Array(1);
+ * const runningVar = new Float32Array(1).fill(1);
+ * const x = tensor([1, 3, 10, 30], [2, 1, 2]);
+ * instanceNorm(x, { runningMean, runningVar, momentum: 1 }); // running := the batch mean of the instances
+ * const z = instanceNorm(x, { runningMean, runningVar, useInputStats: false, eps: 0 });
+ * console.log(Array.from(runningMean), Array.from(z.data, (v) => v.toFixed(4)).join(' ')); // prints: [ 11 ] -0.9950 -0.7960 -0.0995 1.8906
+ * ```
  */
 export interface InstanceNormOptions {
   /**
@@ -161,6 +172,13 @@ export function describeInstanceNorm(shape: readonly number[]): NormDescription 
 /**
  * Constructor options of the InstanceNorm classes: `torch.nn.InstanceNorm2d`'s keyword
  * arguments.
+ *
+ * @example
+ * ```js
+ * const { InstanceNorm2d } = require('normkit');
+ * const norm = new InstanceNorm2d(3, { affine: true, trackRunningStats: true, momentum: 0.01 });
+ * console.log(norm.weight.length, norm.runningVar.length, norm.momentum); // prints: 3 3 0.01
+ * ```
  */
 export interface InstanceNormModuleOptions extends RunningStatsModuleOptions {
   /**
@@ -187,6 +205,13 @@ export interface InstanceNormModuleOptions extends RunningStatsModuleOptions {
 /**
  * The state of an InstanceNorm module under PyTorch's `state_dict` keys: see
  * {@link RunningStatsStateDict} (`{}` by default: no `affine`, no `trackRunningStats`).
+ *
+ * @example
+ * ```js
+ * const { InstanceNorm1d } = require('normkit');
+ * console.log(new InstanceNorm1d(2).stateDict()); // prints: {}
+ * console.log(Object.keys(new InstanceNorm1d(2, { trackRunningStats: true }).stateDict()).join(', ')); // prints: running_mean, running_var, num_batches_tracked
+ * ```
  */
 export type InstanceNormStateDict = RunningStatsStateDict;
 

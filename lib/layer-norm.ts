@@ -14,6 +14,15 @@ export type { NormDescription } from './op';
 
 /**
  * Options of {@link layerNorm} and {@link layerNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, layerNorm } = require('normkit');
+ * const x = tensor([1, 3, 5, 7], [2, 2]);
+ * const options = { weight: new Float32Array([1, 2]), bias: new Float32Array([0, 1]), eps: 0, out: x.data };
+ * layerNorm(x, 2, options); // in place
+ * console.log(x.data.join(' ')); // prints: -1 3 -1 3
+ * ```
  */
 export interface LayerNormOptions {
   /**
@@ -130,6 +139,13 @@ export function describeLayerNorm(
 
 /**
  * Constructor options of {@link LayerNorm}: `torch.nn.LayerNorm`'s keyword arguments.
+ *
+ * @example
+ * ```js
+ * const { LayerNorm } = require('normkit');
+ * const ln = new LayerNorm(4, { eps: 1e-6, elementwiseAffine: true, bias: false });
+ * console.log(ln.weight.length, ln.bias); // prints: 4 null
+ * ```
  */
 export interface LayerNormModuleOptions {
   /**
@@ -157,6 +173,14 @@ export interface LayerNormModuleOptions {
  * module's options, and each listed key is required, as PyTorch's strict loading requires it:
  * `{ weight, bias }` (the default), `{ weight }` (`bias: false`) or `{}` (no
  * `elementwiseAffine`).
+ *
+ * @example
+ * ```js
+ * const { LayerNorm } = require('normkit');
+ * console.log(Object.keys(new LayerNorm(4).stateDict())); // prints: [ 'weight', 'bias' ]
+ * console.log(Object.keys(new LayerNorm(4, { bias: false }).stateDict())); // prints: [ 'weight' ]
+ * new LayerNorm(2).loadStateDict({ weight: new Float32Array([1, 2]), bias: new Float32Array(2) });
+ * ```
  */
 export type LayerNormStateDict =
   | { weight: Float32Array; bias: Float32Array }

@@ -12,6 +12,13 @@ const runAsync = compileOp(rmsNormOp, true);
 
 /**
  * Options of {@link rmsNorm} and {@link rmsNormAsync}.
+ *
+ * @example
+ * ```js
+ * const { tensor, rmsNorm } = require('normkit');
+ * const y = rmsNorm(tensor([3, 4], [1, 2]), 2, { weight: new Float32Array([1, 10]), eps: 0 });
+ * console.log(Array.from(y.data, (v) => v.toFixed(4)).join(' ')); // prints: 0.8485 11.3137
+ * ```
  */
 export interface RmsNormOptions {
   /**
@@ -124,6 +131,12 @@ export function describeRmsNorm(
 
 /**
  * Constructor options of {@link RMSNorm}: `torch.nn.RMSNorm`'s keyword arguments.
+ *
+ * @example
+ * ```js
+ * const { RMSNorm } = require('normkit');
+ * console.log(new RMSNorm(8).eps, new RMSNorm(8, { eps: 1e-6, elementwiseAffine: false }).weight); // prints: null null
+ * ```
  */
 export interface RMSNormModuleOptions {
   /**
@@ -143,6 +156,14 @@ export interface RMSNormModuleOptions {
 /**
  * The state of an {@link RMSNorm} under PyTorch's `state_dict` keys, each listed key required
  * (as PyTorch's strict loading): `{ weight }` (the default) or `{}` (no `elementwiseAffine`).
+ *
+ * @example
+ * ```js
+ * const { RMSNorm } = require('normkit');
+ * const norm = new RMSNorm(2);
+ * norm.loadStateDict({ weight: new Float32Array([0.5, 2]) });
+ * console.log(norm.stateDict()); // prints: { weight: Float32Array(2) [ 0.5, 2 ] }
+ * ```
  */
 export type RMSNormStateDict = { weight: Float32Array } | { weight?: never };
 

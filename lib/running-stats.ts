@@ -17,6 +17,13 @@ import {
  * Constructor options shared by the modules with running statistics (the BatchNorm and
  * InstanceNorm classes). Their defaults differ by family: see {@link BatchNormModuleOptions} and
  * {@link InstanceNormModuleOptions}.
+ *
+ * @example
+ * ```js
+ * const { BatchNorm1d, InstanceNorm1d } = require('normkit');
+ * const options = { eps: 1e-3, momentum: 0.05, affine: true, trackRunningStats: true, layout: 'channels_first' };
+ * console.log(new BatchNorm1d(4, options).momentum, new InstanceNorm1d(4, options).affine); // prints: 0.05 true
+ * ```
  */
 export interface RunningStatsModuleOptions {
   /**
@@ -67,6 +74,15 @@ export interface RunningStatsModuleOptions {
  *
  * The arrays are `Float32Array`s of `numFeatures` values; `num_batches_tracked` is a number (a
  * tensor in PyTorch).
+ *
+ * @example
+ * ```js
+ * const { BatchNorm1d } = require('normkit');
+ * const keys = (m) => Object.keys(m.stateDict()).join(', ');
+ * console.log(keys(new BatchNorm1d(2))); // prints: weight, bias, running_mean, running_var, num_batches_tracked
+ * console.log(keys(new BatchNorm1d(2, { affine: false }))); // prints: running_mean, running_var, num_batches_tracked
+ * console.log(keys(new BatchNorm1d(2, { trackRunningStats: false }))); // prints: weight, bias
+ * ```
  */
 export type RunningStatsStateDict =
   | {
