@@ -89,9 +89,10 @@ export interface AddNormResult {
  * @param options - `weight`, `bias`, `eps`, `out` and `sumOut`: {@link AddLayerNormOptions}.
  * @returns `{ output, sum }`: {@link AddNormResult}.
  * @throws {@link TypeError} when `input` is not a tensor (`data` a `Float32Array`, `shape` an
- * array of integers), an argument or option has the wrong type, or an option is
+ * array of numbers), an argument or option has the wrong type, or an option is
  * unknown.
- * @throws {@link RangeError} when `input.data` does not hold `prod(input.shape)` values, `residual.shape` is not
+ * @throws {@link RangeError} when a dimension of `input.shape` is not a non-negative integer,
+ * `input.data` does not hold `prod(input.shape)` values, `residual.shape` is not
  * `input.shape`, `normalizedShape` is not the trailing dimensions of `input.shape`,
  * an array option has the wrong length, `eps` is negative or not finite, or `out` and `sumOut`
  * are the same array or overlap another array of the call (other than being `input.data` or

@@ -103,13 +103,15 @@ export interface BatchNormOptions {
  *   {@link BatchNormOptions}.
  * @returns A tensor of `input.shape`, in `input`'s layout, whose data is `out` when given.
  * @throws {@link TypeError} when `input` is not a tensor (`data` a `Float32Array`, `shape` an
- * array of integers), an argument or option has the wrong type (`layout` not one of the two strings), or an option is
+ * array of numbers), an argument or option has the wrong type (`layout` not a string), or an option is
  * unknown.
- * @throws {@link RangeError} when `input.data` does not hold `prod(input.shape)` values, the rank is not 2 to 5,
+ * @throws {@link RangeError} when a dimension of `input.shape` is not a non-negative integer,
+ * `input.data` does not hold `prod(input.shape)` values, the rank is not 2 to 5,
  * training has one value per channel (`N * prod(spatial) === 1`, as PyTorch's ValueError), eval
  * has no `runningMean` or `runningVar`, `momentum` is not finite, the running statistics overlap
  * the input, the parameters or each other,
- * an array option has the wrong length, `eps` is negative or not finite, or `out` overlaps another
+ * `layout` is another string, an array option has the wrong length, `eps` is negative or not
+ * finite, or `out` overlaps another
  * array of the call (other than being `input.data` itself, in place). Nothing is written then.
  *
  * @example

@@ -76,11 +76,13 @@ export interface GroupNormOptions {
  * @param options - Parameters, `eps`, `layout` and `out`: {@link GroupNormOptions}.
  * @returns A tensor of `input.shape`, in `input`'s layout, whose data is `out` when given.
  * @throws {@link TypeError} when `input` is not a tensor (`data` a `Float32Array`, `shape` an
- * array of integers), an argument or option has the wrong type (`layout` not one of the two strings), or an option is
+ * array of numbers), an argument or option has the wrong type (`layout` not a string), or an option is
  * unknown.
- * @throws {@link RangeError} when `input.data` does not hold `prod(input.shape)` values, the rank is below 2,
+ * @throws {@link RangeError} when a dimension of `input.shape` is not a non-negative integer,
+ * `input.data` does not hold `prod(input.shape)` values, the rank is below 2,
  * `numGroups` is not a positive integer dividing C,
- * an array option has the wrong length, `eps` is negative or not finite, or `out` overlaps another
+ * `layout` is another string, an array option has the wrong length, `eps` is negative or not
+ * finite, or `out` overlaps another
  * array of the call (other than being `input.data` itself, in place). Nothing is written then.
  *
  * @example

@@ -63,9 +63,10 @@ export interface LayerNormOptions {
  * @param options - Parameters, `eps` and `out`: {@link LayerNormOptions}.
  * @returns A tensor of `input.shape`, whose data is `out` when given.
  * @throws {@link TypeError} when `input` is not a tensor (`data` a `Float32Array`, `shape` an
- * array of integers), an argument or option has the wrong type, or an option is
+ * array of numbers), an argument or option has the wrong type, or an option is
  * unknown.
- * @throws {@link RangeError} when `input.data` does not hold `prod(input.shape)` values, `normalizedShape` is not the
+ * @throws {@link RangeError} when a dimension of `input.shape` is not a non-negative integer,
+ * `input.data` does not hold `prod(input.shape)` values, `normalizedShape` is not the
  * trailing dimensions of `input.shape`,
  * an array option has the wrong length, `eps` is negative or not finite, or `out` overlaps another
  * array of the call (other than being `input.data` itself, in place). Nothing is written then.

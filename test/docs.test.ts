@@ -34,6 +34,49 @@ describe('docs: every example of README.md and docs/*.md prints what it says', f
     });
   }
 
+  it('links between the README, the CHANGELOG and docs/ name files and headings that exist', () => {
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes, -1, -2 for repeats.
+    const slug = (h: string) =>
+      h
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-');
+    const prose = (file: string) =>
+      fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+    const anchors = (file: string) => {
+      const seen = new Map<string, number>();
+      const out = new Set<string>();
+      for (const m of prose(file).matchAll(/^#+ (.*)$/gm)) {
+        const base = slug(m[1]);
+        const n = seen.get(base);
+        seen.set(base, n === undefined ? 0 : n + 1);
+        out.add(n === undefined ? base : `${base}-${n + 1}`);
+      }
+      return out;
+    };
+    const files = [
+      'README.md',
+      'CHANGELOG.md',
+      ...checker.defaultFiles().filter((f) => f.startsWith('docs/')),
+    ];
+    const broken: string[] = [];
+    for (const file of files) {
+      for (const m of prose(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(m[1])) continue;
+        const [target, anchor] = m[1].split('#');
+        const resolved = target
+          ? path.posix.normalize(path.posix.join(path.posix.dirname(file), target))
+          : file;
+        if (!fs.existsSync(path.join(REPO_ROOT, resolved)))
+          broken.push(`${file}: ${m[1]} (no file)`);
+        else if (anchor && resolved.endsWith('.md') && !anchors(resolved).has(anchor))
+          broken.push(`${file}: ${m[1]} (no heading)`);
+      }
+    }
+    expect(broken, broken.join('\n')).to.deep.equal([]);
+  });
+
   describe('the checker', () => {
     const scratch = path.join(REPO_ROOT, 'build-test', 'docs-check');
     const check = (code: string) => {
