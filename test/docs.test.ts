@@ -77,6 +77,24 @@ describe('docs: every example of README.md and docs/*.md prints what it says', f
     expect(broken, broken.join('\n')).to.deep.equal([]);
   });
 
+  it('docs/api.md names every export: every value of the package and every exported type', () => {
+    const dts = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'dist', file), 'utf8');
+    const typeNames = (text: string) => [
+      ...Array.from(text.matchAll(/^export (?:declare )?(?:interface|type) (\w+)/gm), (m) => m[1]),
+      ...Array.from(text.matchAll(/^export type \{([^}]*)\}/gm)).flatMap((m) =>
+        m[1].split(',').map((n) => n.trim()),
+      ),
+    ];
+    const opFiles = Array.from(dts('api.d.ts').matchAll(/from '\.\/([\w-]+)'/g), (m) => m[1]);
+    const types = [dts('index.d.ts'), ...opFiles.map((f) => dts(`${f}.d.ts`))].flatMap(typeNames);
+    expect(types).to.include.members(['Tensor', 'SimdTier', 'LayerNormStateDict']);
+    const api = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'api.md'), 'utf8');
+    const missing = [...Object.keys(normkit), ...types].filter(
+      (name) => !new RegExp(`\`(class )?${name}[\`(]`).test(api),
+    );
+    expect(missing, 'not in docs/api.md').to.deep.equal([]);
+  });
+
   describe('the checker', () => {
     const scratch = path.join(REPO_ROOT, 'build-test', 'docs-check');
     const check = (code: string) => {
