@@ -23,10 +23,14 @@
 //                calls per sample, µs per call, the plain allocating call)
 //   large        carries the thread-scaling target; targets are checked on the normkit row at all
 //                cores
+//   outOfCache   far larger than any last-level cache (512 MiB inputs): judged against the
+//                streaming-store copy only; skipped by --quick unless --large, and by --no-large
 
 const copyRatio = (min) => ({ type: 'copyRatio', min });
 const copyTime = (max) => ({ type: 'copyTime', max });
 const latencyUs = (max) => ({ type: 'latencyUs', max });
+// Against the streaming-store copy of the same bytes (the memory limit), issue 7's targets.
+const limitRatio = (min) => ({ type: 'limitRatio', min });
 const pairRatio = (min) => ({ type: 'pairRatio', min });
 
 const SCALING_MIN = 1.6;
@@ -59,6 +63,7 @@ function base(op, short, shape, { id, ...extra }) {
     streams: 2,
     kind: 'throughput',
     large: false,
+    outOfCache: false,
     targets: [],
     peer: {},
     ...extra,
@@ -180,6 +185,13 @@ const CF = 'channels_first';
 const CL = 'channels_last';
 const BIG = [32, 64, 56, 56];
 const SMALL = [8, 256, 14, 14];
+// Out of cache: 512 MiB inputs ([174762, 768], [32768, 4096]) and 392 MiB ([512, 64, 56, 56]),
+// far beyond a 32 MiB last-level cache, so every call streams the input from memory and the
+// output back to it, as the streaming-store copy does.
+const HUGE = [512, 64, 56, 56];
+const ROWS_768 = [174762, 768];
+const ROWS_4096 = [32768, 4096];
+const out = (targets) => ({ large: true, outOfCache: true, targets });
 
 const CASES = [
   ln([8192, 768], { large: true, targets: [copyRatio(0.85)] }),
@@ -203,6 +215,16 @@ const CASES = [
   inorm(BIG, CL, { large: true }),
   addLn([8192, 768], { large: true, targets: [pairRatio(1.2)] }),
   addRms([8192, 768], { large: true, targets: [pairRatio(1.2)] }),
+  ln(ROWS_768, out([limitRatio(0.85)])),
+  ln(ROWS_4096, out([limitRatio(0.85)])),
+  bn(HUGE, true, CF, out([limitRatio(0.75)])),
+  bn(HUGE, true, CL, out([limitRatio(0.6)])),
+  bn(HUGE, false, CF, out([limitRatio(0.9)])),
+  bn(HUGE, false, CL, out([limitRatio(0.9)])),
+  rms(ROWS_768, out([limitRatio(0.85)])),
+  rms(ROWS_4096, out([limitRatio(0.85)])),
+  gn(HUGE, 32, CF, out([limitRatio(0.9)])),
+  gn(HUGE, 32, CL, out([limitRatio(0.9)])),
   ln([1, 768], { kind: 'latency', targets: [latencyUs(1.5)] }),
   bn([1, 64, 1, 1], false, CF, { kind: 'latency' }),
 ];

@@ -7,12 +7,21 @@
 const now = () => process.hrtime.bigint();
 const seconds = (t0, t1) => Number(t1 - t0) / 1e9;
 
+// Linear interpolation between the closest ranks (numpy's default, and bench/onednn/peer.cc's).
+function quantile(sorted, q) {
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+// Per-call times: the median, the quartiles (the spread the chart draws) and the extremes.
 function summarize(samples, calls) {
   const perCall = samples.map((s) => s / calls).sort((a, b) => a - b);
-  const mid = perCall.length >> 1;
-  const median = perCall.length % 2 ? perCall[mid] : (perCall[mid - 1] + perCall[mid]) / 2;
   return {
-    median,
+    median: quantile(perCall, 0.5),
+    q1: quantile(perCall, 0.25),
+    q3: quantile(perCall, 0.75),
     min: perCall[0],
     max: perCall[perCall.length - 1],
     reps: perCall.length,
@@ -44,6 +53,7 @@ async function measure(fn, opts) {
   while (warmCalls < minWarmup || warmTime < warmupS) {
     warmTime += await runOnce(chunk);
     warmCalls += chunk;
+    if (warmTime > budgetS) break; // one call longer than a row's budget: warm enough
     if (latency && warmTime < warmupS / 4) chunk = Math.min(chunk * 2, 1 << 16);
   }
   if (latency) {
@@ -51,9 +61,12 @@ async function measure(fn, opts) {
     calls = Math.max(1, Math.round(sampleS / Math.max(perCall, 1e-9)));
   }
 
+  // A peer that takes seconds per call (PyTorch allocating 512 MiB outputs) gets 3 samples, not
+  // minReps: the spread of 3 says enough about a figure that far from the others.
+  const reps = warmTime / warmCalls > budgetS ? Math.min(minReps, 3) : minReps;
   const samples = [];
   let spent = 0;
-  while (samples.length < minReps || (spent < budgetS && samples.length < maxReps)) {
+  while (samples.length < reps || (spent < budgetS && samples.length < maxReps)) {
     const t = await runOnce(calls);
     samples.push(t);
     spent += t;
@@ -63,4 +76,4 @@ async function measure(fn, opts) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-module.exports = { measure, sleep };
+module.exports = { measure, sleep, summarize };

@@ -1,38 +1,18 @@
 'use strict';
 
 // onnxruntime-node peer: single-operator models from ../shared/onnx (relative to the repo
-// root). It is a dependency of bench/package.json only, installed on first use.
+// root). It is a dependency of bench/package.json only, installed on first use (deps.js).
 
 const fs = require('fs');
 const path = require('path');
-const { spawnSync } = require('child_process');
 
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.resolve(BENCH_DIR, '..');
 const ONNX_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'onnx');
 const ORT_DIR = path.join(BENCH_DIR, 'node_modules', 'onnxruntime-node');
 
-// Installs bench/package.json's dependencies when onnxruntime-node is missing. The package's
-// postinstall would try to download GPU binaries, so it is told to skip; the CPU binary ships
-// inside the npm package.
-function ensureInstalled(log) {
-  if (fs.existsSync(path.join(ORT_DIR, 'package.json'))) return null;
-  log('onnxruntime-node is not installed: running npm install --prefix bench (first use)');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const res = spawnSync(npm, ['install', '--prefix', BENCH_DIR, '--no-audit', '--no-fund'], {
-    cwd: BENCH_DIR,
-    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (res.error) return `npm install failed: ${res.error.message}`;
-  if (res.status !== 0) return `npm install exited with status ${res.status}`;
-  return null;
-}
-
 // Returns { ort, version } or { error }.
-function load(log) {
-  const installError = ensureInstalled(log);
-  if (installError) return { error: installError };
+function load() {
   try {
     const ort = require(ORT_DIR);
     const version = (ort.env && ort.env.versions && ort.env.versions.node) || 'unknown';

@@ -15,12 +15,25 @@ import sys
 import time
 
 
+def quantile(s, q):
+    """Linear interpolation between the closest ranks, as bench/measure.js."""
+    pos = q * (len(s) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
 def summarize(samples, calls):
     per_call = sorted(s / calls for s in samples)
-    n = len(per_call)
-    mid = n // 2
-    median = per_call[mid] if n % 2 else (per_call[mid - 1] + per_call[mid]) / 2
-    return {"median": median, "min": per_call[0], "max": per_call[-1], "reps": n, "calls": calls}
+    return {
+        "median": quantile(per_call, 0.5),
+        "q1": quantile(per_call, 0.25),
+        "q3": quantile(per_call, 0.75),
+        "min": per_call[0],
+        "max": per_call[-1],
+        "reps": len(per_call),
+        "calls": calls,
+    }
 
 
 def read_busy():
@@ -58,12 +71,16 @@ def measure(fn, opts, latency):
     while warm_calls < opts["minWarmup"] or warm_time < opts["warmupS"]:
         warm_time += run_once(chunk)
         warm_calls += chunk
+        if warm_time > opts["budgetS"]:
+            break  # one call longer than a row's budget: warm enough
         if latency and warm_time < opts["warmupS"] / 4:
             chunk = min(chunk * 2, 1 << 16)
     if latency:
         calls = max(1, round(opts["sampleS"] / max(warm_time / warm_calls, 1e-9)))
+    # As bench/measure.js: 3 samples for a call longer than a row's budget.
+    reps = min(opts["minReps"], 3) if warm_time / warm_calls > opts["budgetS"] else opts["minReps"]
     samples, spent = [], 0.0
-    while len(samples) < opts["minReps"] or (spent < opts["budgetS"] and len(samples) < opts["maxReps"]):
+    while len(samples) < reps or (spent < opts["budgetS"] and len(samples) < opts["maxReps"]):
         t = run_once(calls)
         samples.append(t)
         spent += t
@@ -165,6 +182,21 @@ def make_call(torch, F, case):
     return build(torch, F, case, x, gen)
 
 
+def cpu_capability(torch):
+    """The kernels' instruction set ATen picked (ATEN_CPU_CAPABILITY limits it), where it says."""
+    try:
+        return torch.backends.cpu.get_cpu_capability()
+    except Exception:  # noqa: BLE001 - torch < 2.0 has no such query
+        pass
+    try:
+        for line in torch.__config__.show().splitlines():
+            if "CPU capability usage" in line:
+                return line.split(":", 1)[1].strip()
+    except Exception:  # noqa: BLE001
+        pass
+    return os.environ.get("ATEN_CPU_CAPABILITY") or None
+
+
 def main():
     spec = json.load(sys.stdin)
     try:
@@ -197,7 +229,7 @@ def main():
                     r["otherLoad"] = load
                 results.append(r)
                 print("torch %s %d thr: %.4f ms" % (case["id"], threads, r["median"] * 1e3), file=sys.stderr)
-    print(json.dumps({"version": torch.__version__, "results": results}))
+    print(json.dumps({"version": torch.__version__, "capability": cpu_capability(torch), "results": results}))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ export * from './api';
 export type { Tensor } from './tensor';
 export { tensor, numel } from './tensor';
 export type { NormDescription } from './op';
-export type { Layout } from './validate';
+export type { Layout } from './tensor';
 export type { AsyncOptions } from './async';
 export type { RunningStatsModuleOptions, RunningStatsStateDict } from './running-stats';
 export { RunningStatsModule } from './running-stats';
@@ -18,15 +18,36 @@ export { backend, addonError } from './native';
 export { setNumThreads, getNumThreads, maxThreads } from './threads';
 
 type Ops = typeof OPS;
-/** The reference functions: each op's public function, by name, on the reference backend. */
+
+/**
+ * The reference functions: each op's public function, by name, on the reference backend (the
+ * type of {@link reference}).
+ *
+ * @example
+ * ```js
+ * const { reference, tensor } = require('normkit');
+ * console.log(Object.keys(reference).join(', ')); // prints: addLayerNorm, addRmsNorm, batchNorm, groupNorm, instanceNorm, layerNorm, rmsNorm
+ * console.log(reference.rmsNorm(tensor([3, 4], [1, 2]), 2, { eps: 0 }).data.join(' ')); // prints: 0.8485281467437744 1.1313709020614624
+ * ```
+ */
 export type ReferenceApi = { readonly [K in keyof Ops & keyof typeof api]: (typeof api)[K] };
 
 /**
- * The pure TypeScript reference implementation of every op, with the same API as the top-level
- * functions and float64 accumulation; never touches the addon.
+ * The pure TypeScript implementation of every op (`reference.layerNorm`, `reference.rmsNorm`,
+ * `reference.batchNorm`, `reference.groupNorm`, `reference.instanceNorm`,
+ * `reference.addLayerNorm`, `reference.addRmsNorm`), with the same arguments, results and errors
+ * as the top-level functions. It accumulates in float64, runs on one thread and never touches
+ * the addon: the yardstick the native kernels are tested against, and what every function runs
+ * on when {@link backend} is `'js'`.
  *
  * @example
- * const y = reference.layerNorm({ data: new Float32Array([1, 2, 3]), shape: [3] }, 3);
+ * ```js
+ * const { tensor, layerNorm, reference } = require('normkit');
+ * const x = tensor(new Float32Array(4 * 768).map((_, i) => Math.sin(i) * 3 + 1), [4, 768]);
+ * const fast = layerNorm(x, 768);
+ * const exact = reference.layerNorm(x, 768);
+ * console.log(fast.data.every((v, i) => Math.abs(v - exact.data[i]) < 1e-5)); // prints: true
+ * ```
  */
 export const reference: ReferenceApi = Object.freeze(
   Object.fromEntries(
@@ -37,23 +58,82 @@ export const reference: ReferenceApi = Object.freeze(
   ),
 ) as unknown as ReferenceApi;
 
-/** Native diagnostics (null on the reference backend): which SIMD path runs, OpenMP, and the copy baseline the benchmarks use. */
+/**
+ * A SIMD tier of the native kernels, as {@link NativeInfo.simdPath} reports it. The kernels are
+ * the same algorithms compiled once per tier:
+ *
+ * - `'avx512'`: x86-64 with AVX-512 F, DQ, BW and VL;
+ * - `'avx2'`: x86-64 with AVX2 and FMA;
+ * - `'baseline'`: SSE2, which every x86-64 has (plain C++ on architectures without a tier);
+ * - `'neon'`: arm64.
+ *
+ * The kernels pick the CPU's best tier when they first run; `NORMKIT_SIMD=avx512|avx2|baseline`
+ * (or `neon`) forces one, and `generic` (the earlier name of the portable path) is the best tier
+ * without AVX-512.
+ *
+ * @example
+ * ```js
+ * const { native } = require('normkit');
+ * const tier = native ? native.simdPath() : null;
+ * const wide = tier === 'avx512' || tier === 'avx2' || tier === 'neon';
+ * console.log(['avx512', 'avx2', 'baseline', 'neon'].includes(tier), typeof wide); // prints: true boolean
+ * ```
+ */
+export type SimdTier = 'avx512' | 'avx2' | 'baseline' | 'neon';
+
+/**
+ * Diagnostics of the native backend: see {@link native}.
+ *
+ * @example
+ * ```js
+ * const { native } = require('normkit');
+ * if (native) console.log(typeof native.simdPath(), native.hasOpenMP(), native.hardwareThreads() >= 1); // prints: string true true
+ * ```
+ */
 export interface NativeInfo {
-  /** `'avx512'` (hand-written AVX-512 kernels), or `'avx2'` / `'baseline'` (the portable kernels' clone): the path the CPU runs. */
-  simdPath(): string;
+  /**
+   * The SIMD tier the kernels run on this CPU.
+   *
+   * @returns One of {@link SimdTier}.
+   */
+  simdPath(): SimdTier;
+  /** Whether the addon was built with OpenMP (multithreaded); without it every call runs on one thread. */
   hasOpenMP(): boolean;
+  /** The processors OpenMP sees (1 without OpenMP). */
   hardwareThreads(): number;
-  /** `y[i] = a * x[i] + b` on the library's threads: the bandwidth yardstick. */
+  /**
+   * `y[i] = a * x[i] + b` on the library's threads: the memory-bandwidth yardstick the
+   * benchmarks compare every kernel with.
+   *
+   * @param x - The input.
+   * @param y - The output, as long as `x`; it must not overlap `x`.
+   * @param a - The scale.
+   * @param b - The shift.
+   * @throws {@link TypeError} when `x` or `y` is not a `Float32Array` or `a` or `b` is not a number.
+   * @throws {@link RangeError} when `y`'s length is not `x`'s.
+   */
   copyBaseline(x: Float32Array, y: Float32Array, a: number, b: number): void;
 }
 
 /**
+ * Diagnostics of the native backend, or `null` on the reference backend: which SIMD tier the
+ * kernels run, whether they are multithreaded, and the copy baseline of the benchmarks.
+ *
  * @example
- * if (native) console.log(native.simdPath(), native.hasOpenMP());
+ * ```js
+ * const { native } = require('normkit');
+ * if (native) {
+ *   console.log(native.simdPath(), native.hasOpenMP(), native.hardwareThreads()); // prints, e.g.: avx512 true 2
+ *   const y = new Float32Array(4);
+ *   native.copyBaseline(new Float32Array(4).fill(2), y, 3, 1);
+ *   console.log(y); // prints: Float32Array(4) [ 7, 7, 7, 7 ]
+ * }
+ * ```
  */
 export const native: NativeInfo | null = addon
   ? Object.freeze({
-      simdPath: () => addon!.simdPath(),
+      // The addon reports one of the tiers (native/kernels/simd.cc `simd_path`).
+      simdPath: () => addon!.simdPath() as SimdTier,
       hasOpenMP: () => addon!.hasOpenMP(),
       hardwareThreads: () => addon!.hardwareThreads(),
       copyBaseline: (x: Float32Array, y: Float32Array, a: number, b: number) =>

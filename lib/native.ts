@@ -84,7 +84,7 @@ function fixFor(reason: string, file: string | null): string {
     const run = pm === 'yarn' ? 'yarn' : `${pm} run`;
     return (
       `Build the addon from source with \`${run} build:native\` (needs a C++17 compiler, ` +
-      'python3 and make; see the README, "Building").'
+      'python3 and make; see docs/architecture.md, "Building").'
     );
   }
   const url = gitUrl() ?? "git+<normkit's repository URL>";
@@ -158,9 +158,31 @@ const loaded = loadAddon();
 
 /** The addon, or null when the reference backend is in use. */
 export const addon: NativeAddon | null = loaded.addon;
-/** Why the addon is not in use (the whole reason, one line), or null. */
+/**
+ * Why the native addon is not in use, or `null` when it is: `'NORMKIT_BACKEND=js'`, or the
+ * whole reason loading it failed, on one line (the reason the one-time
+ * `NORMKIT_NATIVE_UNAVAILABLE` warning gives, before its fix). Fixed when normkit loads.
+ *
+ * @example
+ * ```js
+ * const { backend, addonError } = require('normkit');
+ * if (addonError !== null) console.warn(`normkit runs on the reference backend: ${addonError}`);
+ * console.log(backend, addonError); // prints: native null
+ * ```
+ */
 export const addonError: string | null = loaded.error;
-/** The backend every public function runs on. */
+/**
+ * The backend every function runs on: `'native'` when the addon loaded, `'js'` when every
+ * function runs on the pure TypeScript reference (the addon failed to load, with a warning, or
+ * `NORMKIT_BACKEND=js`). Fixed when normkit loads; `NORMKIT_REQUIRE_NATIVE=1` (or
+ * `NORMKIT_BACKEND=native`) makes a failed load throw instead.
+ *
+ * @example
+ * ```js
+ * const { backend } = require('normkit');
+ * console.log(backend); // prints: native
+ * ```
+ */
 export const backend: 'native' | 'js' = addon ? 'native' : 'js';
 /** The kernels of that backend. */
 export const activeKernels: Kernels = addon ?? referenceKernels;

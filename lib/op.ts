@@ -86,7 +86,17 @@ export interface Plan {
   readonly sizes: Sizes;
 }
 
-/** What an op computes for a shape, without computing it. */
+/**
+ * What an op computes for an input shape, without computing it: what the `describe*` functions
+ * return.
+ *
+ * @example
+ * ```js
+ * const { describeGroupNorm } = require('normkit');
+ * const d = describeGroupNorm([2, 6, 4, 4], 3); // 2 samples x 3 groups, each 2 channels x 16 positions
+ * console.log(d.statistics, d.valuesPerStatistic, d.paramShape); // prints: 6 32 [ 6 ]
+ * ```
+ */
 export interface NormDescription {
   /** The number of mean/variance (or mean-square) computations. */
   statistics: number;

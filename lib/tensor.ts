@@ -2,22 +2,57 @@ import { markAsUntransferable } from 'worker_threads';
 import { invalid, isFloat32Array, lengthOf, readShape } from './validate';
 
 /**
- * A dense float32 tensor: `data` holds `prod(shape)` values in row-major order.
+ * A dense float32 tensor: a plain object whose `data` holds `prod(shape)` values in row-major
+ * order. Every op takes and returns this shape of object; there is no class. For the ops with a
+ * `layout` option, `shape` is the logical `(N, C, ...spatial)` shape however `data` is stored.
  *
  * @example
- * const t: Tensor = { data: new Float32Array(6), shape: [2, 3] };
+ * ```js
+ * const { numel } = require('normkit');
+ * const t = { data: new Float32Array(6), shape: [2, 3] }; // a Tensor
+ * console.log(t.data.length === numel(t.shape)); // prints: true
+ * ```
  */
 export interface Tensor {
+  /**
+   * The values, `prod(shape)` of them, row-major (C order).
+   */
   data: Float32Array;
+  /**
+   * The dimensions: non-negative integers; `[]` is a scalar of one value.
+   */
   shape: readonly number[];
 }
 
 /**
- * Number of elements of a shape (1 for the scalar shape `[]`); the shape is checked as the ops
- * check shapes.
+ * How the data of a tensor with channels is stored, for the ops and classes with a `layout`
+ * option: `'channels_first'`, `(N, C, ...spatial)` (PyTorch's default, NCHW), or
+ * `'channels_last'`, `(N, ...spatial, C)` (NHWC). A tensor's `shape` is always the logical
+ * `(N, C, ...spatial)` shape; only the order of `data` differs.
  *
  * @example
- * numel([2, 3, 4]); // 24
+ * ```js
+ * const { tensor, batchNorm } = require('normkit');
+ * const nhwc = tensor(new Float32Array(2 * 4 * 4 * 3).map(Math.sin), [2, 3, 4, 4]); // stored (N, H, W, C)
+ * console.log(batchNorm(nhwc, { training: true, layout: 'channels_last' }).shape); // prints: [ 2, 3, 4, 4 ]
+ * ```
+ */
+export type Layout = 'channels_first' | 'channels_last';
+
+/**
+ * The number of elements of a shape: the product of its dimensions, 1 for the scalar shape `[]`.
+ *
+ * @param shape - An array of non-negative integers.
+ * @returns The product of the dimensions.
+ * @throws {@link TypeError} when `shape` is not an array of numbers.
+ * @throws {@link RangeError} when a dimension is not a non-negative integer, or the product of the
+ *   non-zero dimensions exceeds 2^53 - 1.
+ *
+ * @example
+ * ```js
+ * const { numel } = require('normkit');
+ * console.log(numel([2, 3, 4]), numel([])); // prints: 24 1
+ * ```
  */
 export function numel(shape: readonly number[]): number {
   let n = 1;
@@ -26,10 +61,25 @@ export function numel(shape: readonly number[]): number {
 }
 
 /**
- * Makes a tensor from values and a shape, copying plain arrays into a new `Float32Array`.
+ * Makes a tensor from values and a shape. A `Float32Array` is used as it is (no copy); a plain
+ * array or another typed array is copied into a new `Float32Array`.
+ *
+ * @param values - `prod(shape)` values: a `Float32Array`, an array of numbers, or a typed array
+ *   other than the BigInt ones.
+ * @param shape - The dimensions: non-negative integers.
+ * @returns `{ data, shape }`, with a copy of `shape`.
+ * @throws {@link TypeError} when `values` is not an array-like of numbers (a `DataView` or a
+ *   BigInt typed array included), or `shape` is not an array of numbers.
+ * @throws {@link RangeError} when a dimension is not a non-negative integer, or `values` does not
+ *   hold `prod(shape)` values.
  *
  * @example
- * const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * ```js
+ * const { tensor } = require('normkit');
+ * console.log(tensor([1, 2, 3, 4, 5, 6], [2, 3])); // prints: { data: Float32Array(6) [ 1, 2, 3, 4, 5, 6 ], shape: [ 2, 3 ] }
+ * const view = tensor(new Float32Array(12), [3, 4]); // wraps the array, no copy
+ * console.log(view.shape); // prints: [ 3, 4 ]
+ * ```
  */
 export function tensor(values: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
   const dims = readShape('shape', shape);

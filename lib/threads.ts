@@ -4,12 +4,18 @@ import { addon } from './native';
 import { checkPositiveInteger, invalid } from './validate';
 
 /**
- * The largest budget accepted: 4 times the hardware threads. More compute threads than cores
- * only slow a memory-bound kernel down, and a budget the machine cannot start threads for would
- * end the process inside the OpenMP runtime, where no `try` can catch it.
+ * The largest thread budget {@link setNumThreads} accepts: 4 times the hardware threads (4 on
+ * the reference backend). More compute threads than cores only slow a memory-bound kernel, and a
+ * budget the machine cannot start threads for would end the process inside the OpenMP runtime,
+ * where no `try` can catch it.
+ *
+ * @returns 4 times `native.hardwareThreads()`, or 4 on the reference backend.
  *
  * @example
- * setNumThreads(maxThreads()); // the most normkit accepts
+ * ```js
+ * const { maxThreads, native } = require('normkit');
+ * console.log(maxThreads() === 4 * (native ? native.hardwareThreads() : 1)); // prints: true
+ * ```
  */
 export function maxThreads(): number {
   return 4 * (addon ? addon.hardwareThreads() : 1);
@@ -17,11 +23,22 @@ export function maxThreads(): number {
 
 /**
  * Sets the process-wide budget of compute threads: the threads native kernels run at once,
- * across sync calls, concurrent async calls and worker threads (one budget for the process).
- * Calls too small to gain from threads still run on one.
+ * summed over sync calls, concurrent async calls and every worker thread (the addon, and this
+ * budget, is loaded once per process). Calls too small to gain from threads (under about 32 K
+ * values per thread) still run on one. No effect on the reference backend, which is
+ * single-threaded. `NORMKIT_NUM_THREADS` (else `OMP_NUM_THREADS`) sets the initial budget, which
+ * is otherwise every processor.
+ *
+ * @param threads - An integer from 1 to {@link maxThreads}.
+ * @throws {@link TypeError} when `threads` is not a number.
+ * @throws {@link RangeError} when `threads` is not an integer from 1 to {@link maxThreads}.
  *
  * @example
- * setNumThreads(1); // deterministic single-threaded timings
+ * ```js
+ * const { setNumThreads, getNumThreads, backend } = require('normkit');
+ * setNumThreads(1); // e.g. for single-threaded timings
+ * console.log(backend, getNumThreads()); // prints: native 1
+ * ```
  */
 export function setNumThreads(threads: number): void {
   checkPositiveInteger('threads', threads);
@@ -33,10 +50,16 @@ export function setNumThreads(threads: number): void {
 }
 
 /**
- * The thread budget of a native kernel call (1 on the reference backend or without OpenMP).
+ * The thread budget of native kernel calls, as {@link setNumThreads} set it: 1 on the reference
+ * backend and in a build without OpenMP.
+ *
+ * @returns The budget, 1 or more.
  *
  * @example
- * console.log(getNumThreads()); // e.g. 2
+ * ```js
+ * const { getNumThreads } = require('normkit');
+ * console.log(getNumThreads() >= 1); // prints: true
+ * ```
  */
 export function getNumThreads(): number {
   return addon ? addon.getNumThreads() : 1;

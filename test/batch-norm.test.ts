@@ -1047,7 +1047,13 @@ describe('BatchNorm1d, BatchNorm2d, BatchNorm3d', () => {
       expectInvalid(() => untracked.loadStateDict(good()), RangeError, 'dict.running_mean');
       const { weight, bias } = good();
       expectInvalid(
-        () => untracked.loadStateDict({ weight, bias, num_batches_tracked: 1 }),
+        // Not a state dict of any module (the type says so too): the loader must still reject it.
+        () =>
+          untracked.loadStateDict({
+            weight,
+            bias,
+            num_batches_tracked: 1,
+          } as unknown as normkit.BatchNormStateDict),
         RangeError,
         'dict.num_batches_tracked',
       );

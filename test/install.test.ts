@@ -24,12 +24,27 @@ function findNpm(): string[] | null {
   return r.status === 0 ? ['npm'] : null;
 }
 
-function findPnpm(): boolean {
-  return spawnSync('pnpm', ['--version'], { encoding: 'utf8' }).status === 0;
+/**
+ * How to run pnpm 10 or later: `pnpm` from PATH, else pnpm 10 from npm's cache (`npm exec
+ * --offline`: put it there once with `npx --yes pnpm@10 --version`), else null.
+ */
+function findPnpm(npm: string[] | null): string[] | null {
+  const candidates: string[][] = [['pnpm']];
+  if (npm)
+    candidates.push([...npm, 'exec', '--yes', '--offline', '--package=pnpm@10', '--', 'pnpm']);
+  for (const command of candidates) {
+    const [file, ...args] = command;
+    const r = spawnSync(file, [...args, '--version'], { encoding: 'utf8', timeout: 60000 });
+    const major = Number(/^(\d+)\./.exec((r.stdout ?? '').trim().split('\n').pop() ?? '')?.[1]);
+    if (r.status === 0 && major >= 10) return command;
+  }
+  return null;
 }
 
 const NPM = findNpm();
-const PNPM = NPM !== null && findPnpm();
+const PNPM = findPnpm(NPM);
+/** The issue's bound on a plain `npm install` of the tarball into a fresh project. */
+const PLAIN_INSTALL_MS = 8000;
 const PLATFORM = `${process.platform}-${process.arch}`;
 const BUILT = path.join(REPO_ROOT, 'build', 'Release', 'normkit.node');
 
@@ -167,6 +182,9 @@ describe(
       for (const f of [
         'LICENSE',
         'README.md',
+        'CHANGELOG.md',
+        'docs/api.md',
+        'docs/installing.md',
         'package.json',
         'dist/index.js',
         'dist/index.d.ts',
@@ -192,8 +210,15 @@ describe(
           if (!/^(true|false)$/.test(known.stdout.trim())) this.skip(); // npm older than 11.x
         }
         const dir = path.join(tmp, `npm${flags.join('')}`);
+        const started = process.hrtime.bigint();
         const r = install(dir, [...NPM!, 'install', '--offline', ...flags], tarball);
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
         expect(r.stdout + r.stderr).to.not.match(/install.scripts|allowScripts|node-gyp/i);
+        if (flags.length === 0) {
+          // A plain install: the issue's bound, with the time shown for the record.
+          console.log(`      plain npm install of the tarball: ${Math.round(ms)} ms`);
+          expect(ms, 'plain npm install (ms)').to.be.below(PLAIN_INSTALL_MS);
+        }
         for (const how of ['require', 'import'] as const) {
           const got = load(dir, how);
           expect(got, how).to.deep.include({ backend: 'native', addonError: null, warnings: [] });
@@ -204,14 +229,20 @@ describe(
 
     it(
       PNPM
-        ? 'installed with pnpm add: no build to approve, native backend'
-        : 'installed with pnpm add (skipped: pnpm not on PATH)',
+        ? 'installed with pnpm 10 add, no approvals: no build to approve, native backend'
+        : "installed with pnpm add (skipped: no pnpm 10 on PATH or in npm's cache: npx --yes pnpm@10 --version)",
       function () {
         if (!PNPM || !fs.existsSync(BUILT)) this.skip();
         const dir = path.join(tmp, 'pnpm');
-        const r = install(dir, ['pnpm', 'add', '--prefer-offline'], tarball);
-        expect(r.stdout + r.stderr).to.not.match(/ignored build|approve-builds/i);
-        expect(load(dir, 'require')).to.deep.include({ backend: 'native', warnings: [] });
+        const r = install(dir, [...PNPM, 'add', '--prefer-offline'], tarball);
+        expect(r.stdout + r.stderr).to.not.match(/ignored build|approve-builds|ERR_PNPM/i);
+        for (const how of ['require', 'import'] as const) {
+          expect(load(dir, how), how).to.deep.include({
+            backend: 'native',
+            addonError: null,
+            warnings: [],
+          });
+        }
       },
     );
 

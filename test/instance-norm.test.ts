@@ -1026,7 +1026,13 @@ describe('InstanceNorm1d, InstanceNorm2d, InstanceNorm3d', () => {
       const untracked = new normkit.InstanceNorm1d(2, { affine: true });
       const { weight, bias, running_mean } = good();
       expectInvalid(
-        () => untracked.loadStateDict({ weight, bias, running_mean }),
+        // Not a state dict of any module (the type says so too): the loader must still reject it.
+        () =>
+          untracked.loadStateDict({
+            weight,
+            bias,
+            running_mean,
+          } as unknown as normkit.InstanceNormStateDict),
         RangeError,
         'dict.running_mean',
       );

@@ -129,6 +129,25 @@ function consumerSource(): string {
     'new GroupNorm(2);',
     '// @ts-expect-error layout is a union of two strings',
     "new BatchNorm2d(3, { layout: 'nhwc' });",
+    // simdPath() is the union of the tiers, exported as SimdTier.
+    'const tier: nk.SimdTier | undefined = nk.native?.simdPath();',
+    "const tiers: nk.SimdTier[] = ['avx512', 'avx2', 'baseline', 'neon'];",
+    '// @ts-expect-error not a tier',
+    "const notTier: nk.SimdTier = 'sse4';",
+    // State dicts: each variant's keys are required; a partial dict is not one.
+    'const full: nk.BatchNormStateDict = bn.stateDict();',
+    'if (full.running_mean) keep.push(full.running_mean satisfies Float32Array);',
+    'const lnState: nk.LayerNormStateDict = { weight: new Float32Array(4), bias: new Float32Array(4) };',
+    'ln.loadStateDict(lnState);',
+    'ln.loadStateDict({});',
+    '// @ts-expect-error a bias without a weight is no LayerNorm state',
+    'ln.loadStateDict({ bias: new Float32Array(4) });',
+    '// @ts-expect-error running_mean without running_var and num_batches_tracked',
+    'bn.loadStateDict({ weight: new Float32Array(3), bias: new Float32Array(3), running_mean: new Float32Array(3) });',
+    'const gnState: nk.GroupNormStateDict = gn.stateDict();',
+    'const rmsState: nk.RMSNormStateDict = rms.stateDict();',
+    'const inState: nk.InstanceNormStateDict = inorm.stateDict();',
+    'keep.push(tier, tiers, notTier, gnState, rmsState, inState);',
     'export { keep };',
   );
   return lines.join('\n') + '\n';
@@ -224,6 +243,11 @@ describe('package', () => {
     }
   });
 
+  it('native.simdPath() reports one of the SimdTier values', () => {
+    if (!normkit.native) return;
+    expect(['avx512', 'avx2', 'baseline', 'neon']).to.include(normkit.native.simdPath());
+  });
+
   it('exports the tensor and numel helpers', () => {
     const t = normkit.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
     expect(t.data).to.be.instanceOf(Float32Array);
@@ -262,7 +286,10 @@ describe('package', () => {
       // One reference function per op, typed as the op's own function.
       expect(index).to.match(/export declare const reference: ReferenceApi;/);
       expect(index).to.match(/\[K in keyof Ops & keyof typeof api\]: \(typeof api\)\[K\]/);
-      expect(dts('tensor.d.ts')).to.match(/data: Float32Array;\s*shape: readonly number\[\];/);
+      // The two fields, each with its TSDoc comment.
+      expect(dts('tensor.d.ts')).to.match(
+        /data: Float32Array;\s*(\/\*\*(?:[^*]|\*(?!\/))*\*\/\s*)?shape: readonly number\[\];/,
+      );
     });
 
     for (const op of OP_LIST) {

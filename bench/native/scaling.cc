@@ -1,9 +1,12 @@
-// Thread scaling of the native kernels against the copy baseline, without Node: links the pure
-// kernels directly so it runs on any Linux box with g++ (bench/native/scaling.sh builds it).
-// Prints, per case and thread count: median ms, GB/s (bytes read once + written once), the
-// ratio of the kernel's time to the copy's on the same bytes, and the speedup over 1 thread.
-// The copy and the kernel are timed interleaved, rep by rep, so drift on a noisy machine hits
-// both alike.
+// Thread scaling of the native kernels against the copy baseline and the memory limit, without
+// Node: links the pure kernels directly so it runs on any Linux box with g++
+// (bench/native/scaling.sh builds it). Prints, per case and thread count: median ms of the copy
+// loop, of the streaming-store copy (the limit, stream_copy.h, at the tier the kernels run) and
+// of the kernel, GB/s (bytes read once + written once), the ratio of the kernel's time to the
+// copy's, its fraction of the limit (limit time / kernel time) and the speedup over 1 thread.
+// The three are timed interleaved, rep by rep, so drift on a noisy machine hits them alike.
+// The out-of-cache cases ([174762, 768] and the like: 512 MiB inputs) run only when the filter
+// contains `large` (`large` for all of them, `large layer_norm` for some).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +21,7 @@
 #include "kernels/ops.h"
 #include "kernels/simd.h"
 #include "parallel.h"
+#include "stream_copy.h"
 
 using namespace normkit;
 
@@ -105,11 +109,29 @@ int main(int argc, char** argv) {
       {"group_norm G=32 NHWC [32, 64, 56, 56]", Kind::kGroupNorm, 32, 64, 3136, true, 32},
       {"instance_norm NCHW [32, 64, 56, 56]", Kind::kInstanceNorm, 32, 64, 3136, false, 0},
       {"instance_norm NHWC [32, 64, 56, 56]", Kind::kInstanceNorm, 32, 64, 3136, true, 0},
+      // Out of cache: 512 MiB inputs (392 MiB for [512, 64, 56, 56]).
+      {"large layer_norm [174762, 768]", Kind::kLayerNorm, 174762, 768, 1, false, 0},
+      {"large layer_norm [32768, 4096]", Kind::kLayerNorm, 32768, 4096, 1, false, 0},
+      {"large rms_norm [174762, 768]", Kind::kRmsNorm, 174762, 768, 1, false, 0},
+      {"large rms_norm [32768, 4096]", Kind::kRmsNorm, 32768, 4096, 1, false, 0},
+      {"large batch_norm train NCHW [512, 64, 56, 56]", Kind::kBatchNormTrain, 512, 64, 3136, false,
+       0},
+      {"large batch_norm train NHWC [512, 64, 56, 56]", Kind::kBatchNormTrain, 512, 64, 3136, true,
+       0},
+      {"large batch_norm eval NCHW [512, 64, 56, 56]", Kind::kBatchNormEval, 512, 64, 3136, false,
+       0},
+      {"large batch_norm eval NHWC [512, 64, 56, 56]", Kind::kBatchNormEval, 512, 64, 3136, true,
+       0},
+      {"large group_norm G=32 NCHW [512, 64, 56, 56]", Kind::kGroupNorm, 512, 64, 3136, false, 32},
+      {"large group_norm G=32 NHWC [512, 64, 56, 56]", Kind::kGroupNorm, 512, 64, 3136, true, 32},
   };
+  // The limit at the tier the kernels run (simd_path() names the same tiers).
+  normkit_bench::RangeFn limit_range = normkit_bench::range_for(simd_path());
+  if (!limit_range) limit_range = normkit_bench::range_for("baseline");
   std::printf("simd path %s, openmp %s, %d hardware threads, %d reps\n", simd_path(),
               has_openmp() ? "on" : "off", hardware_threads(), reps);
-  std::printf("%-40s %3s %9s %9s %8s %8s %6s %8s\n", "case", "thr", "copy ms", "kern ms",
-              "copyGB/s", "kernGB/s", "x copy", "speedup");
+  std::printf("%-46s %3s %9s %9s %9s %8s %8s %6s %6s %8s\n", "case", "thr", "copy ms", "limit ms",
+              "kern ms", "copyGB/s", "kernGB/s", "x copy", "of lim", "speedup");
   std::mt19937 rng(42);
   std::normal_distribution<float> normal(0.f, 1.f);
   // NORMKIT_SCALING_STREAMING=compare times the kernels with streaming stores forced on and off
@@ -118,12 +140,15 @@ int main(int argc, char** argv) {
   const bool compare_streaming = compare && std::strcmp(compare, "compare") == 0;
   for (const Case& cs : cases) {
     if (!std::strstr(cs.name, filter)) continue;
+    // The out-of-cache cases only when asked for: they take 2 GiB and seconds per thread count.
+    if (std::strncmp(cs.name, "large", 5) == 0 && !std::strstr(filter, "large")) continue;
     const bool rows = cs.kind == Kind::kLayerNorm || cs.kind == Kind::kRmsNorm ||
                       cs.kind == Kind::kAddLayerNorm || cs.kind == Kind::kAddThenLayerNorm;
     const int64_t n = rows ? cs.a * cs.b : cs.a * cs.b * cs.c;
     const int64_t params = cs.b;
-    std::vector<float> x(n), r(n), s(n), y(n), w(params, 1.1f), b(params, 0.1f), rm(params, 0.f),
-        rv(params, 1.f);
+    const bool pair = cs.kind == Kind::kAddLayerNorm || cs.kind == Kind::kAddThenLayerNorm;
+    std::vector<float> x(n), r(pair ? n : 0), s(pair ? n : 0), y(n), w(params, 1.1f),
+        b(params, 0.1f), rm(params, 0.f), rv(params, 1.f);
     for (float& v : x) v = normal(rng);
     for (float& v : r) v = normal(rng);
     double base_ms = 0;
@@ -157,9 +182,12 @@ int main(int argc, char** argv) {
                                          nullptr, nullptr);
         }
       };
-      const std::vector<double> ms =
-          median_ms({[&] { scale_copy(x.data(), y.data(), n, 1.5f, 0.5f); }, run}, reps);
-      const double copy_ms = ms[0], kern_ms = ms[1];
+      const std::vector<double> ms = median_ms(
+          {[&] { scale_copy(x.data(), y.data(), n, 1.5f, 0.5f); },
+           [&] { normkit_bench::stream_copy(limit_range, x.data(), y.data(), n, 1.5f, 0.5f, t); },
+           run},
+          reps);
+      const double copy_ms = ms[0], limit_ms = ms[1], kern_ms = ms[2];
       if (compare_streaming) {
         auto with = [&](StreamingPolicy p) {
           return [&, p] {
@@ -170,13 +198,14 @@ int main(int argc, char** argv) {
         const std::vector<double> on_off =
             median_ms({with(StreamingPolicy::kAlways), with(StreamingPolicy::kNever)}, reps);
         set_streaming_policy(StreamingPolicy::kAuto);
-        std::printf("%-40s %3d   streaming on %.3f ms (%.2f x copy), off %.3f ms (%.2f x copy)\n",
+        std::printf("%-46s %3d   streaming on %.3f ms (%.2f x copy), off %.3f ms (%.2f x copy)\n",
                     cs.name, t, on_off[0], on_off[0] / copy_ms, on_off[1], on_off[1] / copy_ms);
       }
       if (t == threads.front()) base_ms = kern_ms;
       const double gb = 8.0 * n / 1e6;
-      std::printf("%-40s %3d %9.3f %9.3f %8.1f %8.1f %6.2f %8.2f\n", cs.name, t, copy_ms, kern_ms,
-                  gb / copy_ms, gb / kern_ms, kern_ms / copy_ms, base_ms / kern_ms);
+      std::printf("%-46s %3d %9.3f %9.3f %9.3f %8.1f %8.1f %6.2f %6.2f %8.2f\n", cs.name, t,
+                  copy_ms, limit_ms, kern_ms, gb / copy_ms, gb / kern_ms, kern_ms / copy_ms,
+                  limit_ms / kern_ms, base_ms / kern_ms);
     }
   }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs bench/native/scaling.cc: kernel thread scaling (1, 2, 4, ... all cores) against
-# the copy baseline. Usage: bash bench/native/scaling.sh [case-filter] [reps] [threads]
-# The kernels are built once per SIMD tier, as in the addon; NORMKIT_SIMD=avx512|avx2|baseline
-# picks the tier measured (the CPU's best by default).
+# the copy baseline and the streaming-store limit. Usage:
+#   bash bench/native/scaling.sh [case-filter] [reps] [threads]
+# The filter `large` (or `large layer_norm`, ...) runs the out-of-cache cases. The kernels are
+# built once per SIMD tier, as in the addon; NORMKIT_SIMD=avx512|avx2|baseline picks the tier
+# measured (the CPU's best by default).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${TMPDIR:-/tmp}/normkit-scaling"
