@@ -146,13 +146,13 @@ function renderSvg(report) {
   const parts = [];
   let y = 10;
   parts.push(
-    `<text x="10" y="${y + 18}" font-size="18" font-weight="bold" ${FONT}>${esc(`normkit bench: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, simd ${machine.simdPath}, OpenMP ${machine.openmp ? 'on' : 'off'}`)}</text>`,
+    `<text x="10" y="${y + 18}" font-size="18" font-weight="bold" ${FONT}>${esc(`normkit bench: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, simd ${machine.simdPath}, threads ${(machine.multithreaded ?? machine.openmp) ? 'on' : 'off'}`)}</text>`,
   );
   parts.push(
     `<text x="10" y="${y + 36}" font-size="12" fill="#444" ${FONT}>${esc(`${report.date}${report.quick ? ' (quick run)' : ''}  ·  median of repeated calls  ·  GB/s = (input + output bytes) / median time`)}</text>`,
   );
   parts.push(
-    `<text x="10" y="${y + 51}" font-size="12" fill="#444" ${FONT}>${esc('dashed line: copy baseline y = a·x + b (native, OpenMP) on the same bytes and threads')}</text>`,
+    `<text x="10" y="${y + 51}" font-size="12" fill="#444" ${FONT}>${esc('dashed line: copy baseline y = a·x + b (native, normkit's threads) on the same bytes and threads')}</text>`,
   );
   const busy = results.filter((r) => r.otherLoad >= 0.05).length;
   if (busy) {

@@ -37,25 +37,36 @@ export const reference: ReferenceApi = Object.freeze(
   ),
 ) as unknown as ReferenceApi;
 
-/** Native diagnostics (null on the reference backend): which SIMD path runs, OpenMP, and the copy baseline the benchmarks use. */
+/** Native diagnostics (null on the reference backend): which SIMD path runs, the threads, and the copy baseline the benchmarks use. */
 export interface NativeInfo {
   /** `'avx512'` (hand-written AVX-512 kernels), or `'avx2'` / `'baseline'` (the portable kernels' clone): the path the CPU runs. */
   simdPath(): string;
+  /** Whether a call can run on more than one thread: always true (the thread pool is normkit's own). */
+  multithreaded(): boolean;
+  /**
+   * @deprecated The name from when the threads were OpenMP's; the same answer as
+   * {@link NativeInfo.multithreaded}. Kept for existing callers.
+   */
   hasOpenMP(): boolean;
+  /** The processors this process may run on (its CPU affinity): the default thread budget. */
   hardwareThreads(): number;
+  /** The thread pool's worker threads started so far: 0 until a call first uses two threads, and fewer than asked where the system refused a thread. */
+  poolThreads(): number;
   /** `y[i] = a * x[i] + b` on the library's threads: the bandwidth yardstick. */
   copyBaseline(x: Float32Array, y: Float32Array, a: number, b: number): void;
 }
 
 /**
  * @example
- * if (native) console.log(native.simdPath(), native.hasOpenMP());
+ * if (native) console.log(native.simdPath(), native.multithreaded(), native.poolThreads());
  */
 export const native: NativeInfo | null = addon
   ? Object.freeze({
       simdPath: () => addon!.simdPath(),
-      hasOpenMP: () => addon!.hasOpenMP(),
+      multithreaded: () => addon!.multithreaded(),
+      hasOpenMP: () => addon!.multithreaded(),
       hardwareThreads: () => addon!.hardwareThreads(),
+      poolThreads: () => addon!.poolThreads(),
       copyBaseline: (x: Float32Array, y: Float32Array, a: number, b: number) =>
         addon!.copyBaseline(x, y, a, b),
     })

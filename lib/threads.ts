@@ -5,8 +5,8 @@ import { checkPositiveInteger, invalid } from './validate';
 
 /**
  * The largest budget accepted: 4 times the hardware threads. More compute threads than cores
- * only slow a memory-bound kernel down, and a budget the machine cannot start threads for would
- * end the process inside the OpenMP runtime, where no `try` can catch it.
+ * only slow a memory-bound kernel down. (Where the system refuses to start a thread, a call runs
+ * on the threads that did start: fewer threads, the same result.)
  *
  * @example
  * setNumThreads(maxThreads()); // the most normkit accepts
@@ -33,7 +33,7 @@ export function setNumThreads(threads: number): void {
 }
 
 /**
- * The thread budget of a native kernel call (1 on the reference backend or without OpenMP).
+ * The thread budget of a native kernel call (1 on the reference backend).
  *
  * @example
  * console.log(getNumThreads()); // e.g. 2

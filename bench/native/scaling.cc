@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
       {"instance_norm NCHW [32, 64, 56, 56]", Kind::kInstanceNorm, 32, 64, 3136, false, 0},
       {"instance_norm NHWC [32, 64, 56, 56]", Kind::kInstanceNorm, 32, 64, 3136, true, 0},
   };
-  std::printf("simd path %s, openmp %s, %d hardware threads, %d reps\n", simd_path(),
-              has_openmp() ? "on" : "off", hardware_threads(), reps);
+  std::printf("simd path %s, %d hardware threads, %d reps\n", simd_path(), hardware_threads(),
+              reps);
   std::printf("%-40s %3s %9s %9s %8s %8s %6s %8s\n", "case", "thr", "copy ms", "kern ms",
               "copyGB/s", "kernGB/s", "x copy", "speedup");
   std::mt19937 rng(42);
