@@ -179,6 +179,12 @@ uint32_t await_post(Worker* w, uint32_t seen) {
 }
 
 void worker_main(Worker* w) {
+  // Named for top -H, debuggers, and the test that checks idle workers use no CPU time.
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), "normkit-pool");
+#elif defined(__APPLE__)
+  pthread_setname_np("normkit-pool");
+#endif
   RegionScope region;  // a nested parallel_for on a worker runs inline
   uint32_t seen = 0;
   for (;;) {

@@ -111,6 +111,19 @@ describe('threads', () => {
       expect(three.result.y[0]).to.be.closeTo(-ROW, 1e-6);
     });
 
+    it('OMP_NUM_THREADS sets the start value when NORMKIT_NUM_THREADS is not set (its first entry; ignored when out of range)', function () {
+      if (!addon) this.skip();
+      expect(child({ OMP_NUM_THREADS: '1' }).result.threads).to.equal(1);
+      expect(child({ OMP_NUM_THREADS: '3,2' }).result.threads).to.equal(threaded ? 3 : 1);
+      const both = child({ OMP_NUM_THREADS: '1', NORMKIT_NUM_THREADS: '3' });
+      expect(both.result.threads).to.equal(threaded ? 3 : 1);
+      for (const value of ['0', 'abc', '99999']) {
+        const r = child({ OMP_NUM_THREADS: value });
+        expect(r.result.threads, value).to.equal(threaded ? r.result.hardware : 1);
+        expect(r.warnings, value).to.deep.equal([]);
+      }
+    });
+
     for (const value of ['abc', '0', '-2', '2.5', '5000']) {
       it(`an invalid NORMKIT_NUM_THREADS=${value} gives one warning, not a crash, and keeps the default`, () => {
         const r = runNode(['-e', childScript(REPORT)], { NORMKIT_NUM_THREADS: value });
