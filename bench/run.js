@@ -51,15 +51,7 @@ const USAGE = `Usage: node bench/run.js [options]
   -h, --help         this text`;
 
 function parseArgs(argv) {
-  const opts = {
-    quick: false,
-    threads: null,
-    filter: null,
-    impl: null,
-    torch: false,
-    json: null,
-    lib: null,
-  };
+  const opts = { quick: false, threads: null, filter: null, impl: null, torch: false, json: null, lib: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -92,8 +84,7 @@ function parseArgs(argv) {
           .map((s) => s.trim())
           .filter(Boolean);
         for (const impl of opts.impl) {
-          if (!IMPLS.includes(impl))
-            fail(`unknown implementation ${impl} (one of ${IMPLS.join(', ')})`);
+          if (!IMPLS.includes(impl)) fail(`unknown implementation ${impl} (one of ${IMPLS.join(', ')})`);
         }
         break;
       case '--json':
@@ -368,9 +359,7 @@ function machineInfo(nk, nativeOk) {
 // ---- torch ------------------------------------------------------------------------------
 
 function findPython() {
-  const candidates = [process.env.NORMKIT_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(
-    Boolean,
-  );
+  const candidates = [process.env.NORMKIT_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
   const tried = [];
   for (const py of [...new Set(candidates)]) {
     const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
@@ -416,8 +405,7 @@ function runTorch(python, cases, threads, sampling) {
 const isBusy = (r) => Boolean(r && r.otherLoad >= BUSY_FLAG);
 
 function analyze(cases, results, threads, allCores) {
-  const find = (id, impl, t) =>
-    results.find((r) => r.case === id && r.impl === impl && r.threads === t);
+  const find = (id, impl, t) => results.find((r) => r.case === id && r.impl === impl && r.threads === t);
   for (const r of results) {
     const c = cases.find((x) => x.id === r.case);
     r.gbps = r.bytes / r.median / 1e9;
@@ -484,13 +472,7 @@ function analyze(cases, results, threads, allCores) {
       r.target = entry;
     }
     if (c.large && allCores > 1) {
-      const entry = {
-        case: c.id,
-        name: c.name,
-        type: 'scaling',
-        threads: allCores,
-        limit: SCALING_MIN,
-      };
+      const entry = { case: c.id, name: c.name, type: 'scaling', threads: allCores, limit: SCALING_MIN };
       entry.text = `${allCores} threads >= ${SCALING_MIN} x 1 thread`;
       if (r && Number.isFinite(r.scaling)) {
         entry.value = r.scaling;
@@ -559,7 +541,10 @@ function printTable(cases, results, threads) {
       for (const r of rs) {
         const lat = c.kind === 'latency';
         const targetCells = [];
-        if (r.target) targetCells.push(`${passText(r.target.pass)} ${targetShort(r.target)}`);
+        if (r.target)
+          targetCells.push(
+            `${passText(r.target.pass)} ${targetShort(r.target)}`,
+          );
         if (r.scalingTarget)
           targetCells.push(`${passText(r.scalingTarget.pass)} scale>=${r.scalingTarget.limit}`);
         rows.push([
@@ -586,9 +571,7 @@ function printTable(cases, results, threads) {
     }
     rows.push(null);
   }
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.filter(Boolean).map((r) => r[i].length)),
-  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter(Boolean).map((r) => r[i].length)));
   const left = new Set([0, 1, 13]);
   const line = (cells) =>
     cells
@@ -617,9 +600,7 @@ function printTargets(targets) {
     const est = Number.isFinite(t.nativePairRatio)
       ? `  (${fmtNum(t.nativePairRatio)}x an estimated native pair)`
       : '';
-    console.log(
-      `  ${passText(t.pass).padEnd(4)}  ${t.name.padEnd(34)} ${t.text.padEnd(28)} ${v}${est}${busy}`,
-    );
+    console.log(`  ${passText(t.pass).padEnd(4)}  ${t.name.padEnd(34)} ${t.text.padEnd(28)} ${v}${est}${busy}`);
   }
   const pass = targets.filter((t) => t.pass === true).length;
   const failed = targets.filter((t) => t.pass === false).length;
@@ -636,15 +617,9 @@ function printHeader(machine, peers, threads, opts, sampling, notes) {
   const torch =
     peers.torch && peers.torch.available ? `${peers.torch.version} (${peers.torch.python})` : null;
   console.log('normkit bench');
-  console.log(
-    `  cpu      ${machine.cpu} (${machine.cores} cores available, ${machine.memoryGiB} GiB)`,
-  );
-  console.log(
-    `  node     ${machine.node} on ${machine.platform}; load average ${machine.loadavg.join(' ')}`,
-  );
-  console.log(
-    `  normkit  backend ${machine.backend || 'n/a'}, simd ${machine.simdPath}, thread pool ${pool}`,
-  );
+  console.log(`  cpu      ${machine.cpu} (${machine.cores} cores available, ${machine.memoryGiB} GiB)`);
+  console.log(`  node     ${machine.node} on ${machine.platform}; load average ${machine.loadavg.join(' ')}`);
+  console.log(`  normkit  backend ${machine.backend || 'n/a'}, simd ${machine.simdPath}, thread pool ${pool}`);
   console.log(
     `  peers    onnxruntime-node ${peer(peers.onnxruntime, 'skipped')}, ` +
       `torch ${torch || peer(peers.torch, 'not requested (--torch)')}`,
@@ -659,9 +634,7 @@ function printHeader(machine, peers, threads, opts, sampling, notes) {
 
 // Second copy-baseline run of a (case, threads): keeps the faster run, records both medians.
 function mergeCopy(results, caseId, threads, stats, extra) {
-  const first = results.find(
-    (r) => r.case === caseId && r.impl === 'copy' && r.threads === threads,
-  );
+  const first = results.find((r) => r.case === caseId && r.impl === 'copy' && r.threads === threads);
   if (!first) return;
   const medians = [first.median, stats.median];
   if (stats.median < first.median) Object.assign(first, stats, extra);
@@ -683,9 +656,7 @@ async function benchCase(c, ctx) {
       c.kind === 'latency'
         ? `${(stats.median * 1e6).toFixed(3)} µs/call`
         : `${(stats.median * 1e3).toFixed(3)} ms`;
-    log(
-      `  ${c.name} | ${impl} | ${t} thr: ${unit}${extra.reused ? ' (reused: single-threaded JS)' : ''}`,
-    );
+    log(`  ${c.name} | ${impl} | ${t} thr: ${unit}${extra.reused ? ' (reused: single-threaded JS)' : ''}`);
     return r;
   };
 
@@ -733,8 +704,7 @@ async function benchCase(c, ctx) {
         continue;
       }
       try {
-        if (impl.lazy === 'onnxruntime')
-          impl = await ortImpl(ortMod, c, d, t, { withOut: !latency });
+        if (impl.lazy === 'onnxruntime') impl = await ortImpl(ortMod, c, d, t, { withOut: !latency });
         await sleep(20); // let the previous implementation's spinning threads go idle
         const contention = cpuMonitor();
         const stats = await measure(impl.fn, {
@@ -815,8 +785,7 @@ async function main() {
     } else {
       ortMod = r;
       peers.onnxruntime = { available: true, version: r.version, models: ortPeer.ONNX_DIR };
-      if (!fs.existsSync(ortPeer.ONNX_DIR))
-        notes.push(`onnx models not found in ${ortPeer.ONNX_DIR}`);
+      if (!fs.existsSync(ortPeer.ONNX_DIR)) notes.push(`onnx models not found in ${ortPeer.ONNX_DIR}`);
     }
   }
   let torch = null;

@@ -152,7 +152,7 @@ function renderSvg(report) {
     `<text x="10" y="${y + 36}" font-size="12" fill="#444" ${FONT}>${esc(`${report.date}${report.quick ? ' (quick run)' : ''}  ·  median of repeated calls  ·  GB/s = (input + output bytes) / median time`)}</text>`,
   );
   parts.push(
-    `<text x="10" y="${y + 51}" font-size="12" fill="#444" ${FONT}>${esc('dashed line: copy baseline y = a·x + b (native, normkit's threads) on the same bytes and threads')}</text>`,
+    `<text x="10" y="${y + 51}" font-size="12" fill="#444" ${FONT}>${esc('dashed line: copy baseline y = a·x + b (native) on the same bytes and threads')}</text>`,
   );
   const busy = results.filter((r) => r.otherLoad >= 0.05).length;
   if (busy) {

@@ -99,13 +99,10 @@ void wake_all(std::atomic<uint32_t>* word) {
 }
 #endif
 
-// Nesting depth of parallel regions on this thread: pool workers are always inside one.
-thread_local int t_region_depth = 0;
-
-struct RegionScope {
-  RegionScope() { ++t_region_depth; }
-  ~RegionScope() { --t_region_depth; }
-};
+// Leases this thread holds, nested: only the outermost takes threads from the budget. A pool
+// worker holds one for good (its caller's lease counts it), so a parallel_for nested in a kernel
+// part runs inline on any thread, never waiting for a budget that its own call holds.
+thread_local int t_leases = 0;
 
 // One parallel_for call that uses the pool; lives on the caller's stack.
 struct Job {
@@ -185,7 +182,7 @@ void worker_main(Worker* w) {
 #elif defined(__APPLE__)
   pthread_setname_np("normkit-pool");
 #endif
-  RegionScope region;  // a nested parallel_for on a worker runs inline
+  t_leases = 1;  // a nested parallel_for on a worker runs inline
   uint32_t seen = 0;
   for (;;) {
     seen = await_post(w, seen);
@@ -305,10 +302,7 @@ void run_on_pool(int threads, int64_t n, RangeFn fn, void* context) {
   Job job(fn, context, n, static_cast<int>(helpers.size()) + 1);
   job.pending.store(static_cast<uint32_t>(helpers.size()), std::memory_order_relaxed);
   for (size_t i = 0; i < helpers.size(); ++i) post(helpers[i], &job, static_cast<int>(i) + 1);
-  {
-    RegionScope region;
-    run_part(job, 0);
-  }
+  run_part(job, 0);
   if (!helpers.empty()) wait_done(job);
   if (job.error) std::rethrow_exception(job.error);
 }
@@ -316,7 +310,7 @@ void run_on_pool(int threads, int64_t n, RangeFn fn, void* context) {
 }  // namespace detail
 
 int acquire_threads(int want) {
-  if (t_region_depth > 0) return 1;
+  if (t_leases++ > 0) return 1;
   want = std::max(1, want);
   int free = g_free.load(std::memory_order_relaxed);
   for (;;) {
@@ -333,7 +327,7 @@ int acquire_threads(int want) {
 }
 
 void release_threads(int threads) {
-  if (t_region_depth > 0) return;
+  if (--t_leases > 0) return;
   g_free.fetch_add(threads);
   // Only when someone sleeps: a waiter registers before it checks, and both sides are
   // sequentially consistent, so either it sees these threads free or this sees it waiting. Taking
@@ -358,7 +352,7 @@ void set_num_threads(int threads) {
   const int before = g_num_threads.exchange(threads, std::memory_order_relaxed);
   g_free.fetch_add(threads - before, std::memory_order_relaxed);
   if (threads > before) {
-    // Wake waiters for the threads just added (outside any region: the budget itself changes).
+    // Wake the callers waiting for the threads just added.
     if (g_waiters.load() > 0) {
       {
         std::lock_guard<std::mutex> lock(g_mutex);

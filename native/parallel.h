@@ -30,9 +30,9 @@ inline int threads_for(int64_t work, int64_t grain) {
 // main thread, the libuv pool's async work, and worker threads (the addon is loaded once per
 // process, so this state is too). A kernel call takes up to `want` threads from it, waiting until
 // at least one is free, and gives them back when done: concurrent async calls and workers never
-// run more compute threads than the budget, however many callers there are. Inside a parallel
-// region (a nested parallel_for) both are no-ops that grant one thread: the region already holds
-// its threads, and waiting for more there could wait for itself.
+// run more compute threads than the budget, however many callers there are. Calls nest: on a
+// thread that already holds a lease (inside a parallel_for, on the caller or a pool thread) they
+// grant one thread and take nothing, since waiting for more there could wait for itself.
 int acquire_threads(int want);
 void release_threads(int threads);
 

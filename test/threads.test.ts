@@ -59,6 +59,14 @@ describe('threads', () => {
     expectInvalid(() => normkit.setNumThreads(max + 1), RangeError, 'threads');
   });
 
+  it('native.multithreaded() is true, and the deprecated hasOpenMP() gives the same answer', function () {
+    if (!normkit.native) this.skip();
+    expect(normkit.native.multithreaded()).to.equal(true);
+    expect(normkit.native.hasOpenMP()).to.equal(normkit.native.multithreaded());
+    expect(Number.isInteger(normkit.native.poolThreads())).to.equal(true);
+    expect(normkit.native.poolThreads()).to.be.at.most(4 * normkit.native.hardwareThreads() - 1);
+  });
+
   it('setNumThreads rejects a non-positive, fractional or non-finite count with a RangeError', () => {
     normkit.setNumThreads(1);
     for (const n of [0, -1, 1.5, NaN, Infinity, -Infinity, 4097, 2 ** 40]) {
