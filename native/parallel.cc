@@ -204,8 +204,17 @@ void worker_main(Worker* w) {
 // Starts one worker, owned by the caller; null when the system refuses a thread.
 Worker* start_worker() {
   Worker* w = nullptr;
+  bool counted = false;
   try {
     w = new Worker;
+    {
+      // Counted, and room made in the idle list for every worker counted, before it starts: a
+      // worker going idle never allocates.
+      std::lock_guard<std::mutex> lock(pool().mutex);
+      pool().idle.reserve(static_cast<size_t>(pool().started.load()) + 1);
+      pool().started.fetch_add(1);
+      counted = true;
+    }
 #if defined(__unix__) || defined(__APPLE__)
     // Workers take no signals: they are for the threads that expect them (Node's, the caller's).
     sigset_t all, before;
@@ -224,10 +233,10 @@ Worker* start_worker() {
   } catch (...) {
     // std::system_error (the thread) or std::bad_alloc (its record): fewer threads this call;
     // a later call tries again.
+    if (counted) pool().started.fetch_sub(1);
     delete w;
     return nullptr;
   }
-  pool().started.fetch_add(1, std::memory_order_relaxed);
   return w;
 }
 
