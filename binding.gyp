@@ -11,13 +11,14 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O3"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd"],
+      # -fopenmp-simd: the kernels' `#pragma omp simd` loops, without the OpenMP runtime (the
+      # threads are normkit's own pool, native/parallel.cc).
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd", "-pthread"],
       "conditions": [
         # -z nodelete: the addon stays loaded once loaded. A worker thread that loaded it and
-        # exits would otherwise unload it (and libgomp) under OpenMP threads that live on.
-        ["OS=='linux' and '<!(node native/detect-openmp.js)'=='1'", {
-          "cflags_cc": ["-fopenmp"],
-          "ldflags": ["-fopenmp", "-Wl,-z,nodelete"]
+        # exits would otherwise unload it under the pool's threads, which live on.
+        ["OS=='linux'", {
+          "ldflags": ["-pthread", "-Wl,-z,nodelete"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -18,16 +18,12 @@ OUT_DIR="${SANITIZE_BUILD_DIR:-node_modules/.cache/normkit-sanitize}"
 DRIVER="$OUT_DIR/sanitize-driver"
 mkdir -p "$OUT_DIR"
 
-# OpenMP where the compiler has it, decided as binding.gyp decides it.
-OPENMP_FLAGS=()
-if [ "$(CXX="$CXX" node native/detect-openmp.js)" = "1" ]; then OPENMP_FLAGS=(-fopenmp); fi
-
-FLAGS=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all
+FLAGS=(-std=c++17 -O1 -g -pthread -fsanitize=address,undefined -fno-sanitize-recover=all
   -fno-omit-frame-pointer -fno-math-errno -fopenmp-simd -Wall -Wextra -Inative)
 SOURCES=(scripts/sanitize-driver.cc native/parallel.cc native/kernels/*.cc)
 
-echo "sanitize: $CXX ${FLAGS[*]} ${OPENMP_FLAGS[*]:-}"
-"$CXX" "${FLAGS[@]}" "${OPENMP_FLAGS[@]}" "${SOURCES[@]}" -o "$DRIVER"
+echo "sanitize: $CXX ${FLAGS[*]}"
+"$CXX" "${FLAGS[@]}" "${SOURCES[@]}" -o "$DRIVER"
 
 # Leak checking stays on; halt at the first report so a finding cannot scroll past unnoticed.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}"

@@ -49,7 +49,7 @@ interface Report {
   calls: number;
   simd: string;
   threads: number[];
-  openmp: boolean;
+  multithreaded: boolean;
 }
 
 describe('kernel paths (child processes)', function () {
@@ -78,7 +78,7 @@ describe('kernel paths (child processes)', function () {
         'const threads = [];',
         'const setThreads = (n) => { nk.setNumThreads(n); threads.push(nk.getNumThreads()); };',
         `const r = sweep(ops, nk, nk.reference, ${JSON.stringify(SHAPES)}, ['normal', 'offset', 'extreme', 'denormal'], [1, 2], setThreads);`,
-        'result = { ...r, simd: nk.native.simdPath(), threads: [...new Set(threads)], openmp: nk.native.hasOpenMP() };',
+        'result = { ...r, simd: nk.native.simdPath(), threads: [...new Set(threads)], multithreaded: nk.native.multithreaded() };',
       ].join('\n'),
     );
   };
@@ -95,7 +95,7 @@ describe('kernel paths (child processes)', function () {
         if (tier) expect(report.simd, 'tier').to.equal(tier);
         if (simd === 'generic') expect(report.simd).to.not.equal('avx512');
         expect(['avx512', 'avx2', 'baseline']).to.include(report.simd);
-        expect(report.threads).to.deep.equal(report.openmp ? [1, 2] : [1]);
+        expect(report.threads).to.deep.equal(report.multithreaded ? [1, 2] : [1]);
         expect(Object.keys(report.worst).sort()).to.deep.equal([...ops].sort());
         expect(report.calls).to.be.greaterThan(ops.length * 20);
         expect(report.problems).to.deep.equal([]);

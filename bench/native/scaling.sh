@@ -6,6 +6,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${TMPDIR:-/tmp}/normkit-scaling"
-g++ -std=c++17 -O3 -fopenmp -fopenmp-simd -fno-math-errno -Wall -Wextra -I"$root/native" \
+g++ -std=c++17 -O3 -pthread -fopenmp-simd -fno-math-errno -Wall -Wextra -I"$root/native" \
   "$root/bench/native/scaling.cc" "$root"/native/kernels/*.cc "$root/native/parallel.cc" -o "$out"
-OMP_PROC_BIND="${OMP_PROC_BIND:-close}" OMP_PLACES="${OMP_PLACES:-cores}" "$out" "$@"
+"$out" "$@"
