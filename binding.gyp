@@ -5,17 +5,17 @@
   # CPU_CAPABILITY; kernels/dispatch.cc picks one at run time. No -march=native anywhere: the
   # binary runs on every CPU of its platform. Adding an op adds a file, never a line here.
   "variables": {
-    "kernel_sources": ["<!@(node -p \"require('./native/sources.js').kernels.join(' ')\")"],
-    "openmp": "<!(node native/detect-openmp.js)"
+    "kernel_sources": ["<!@(node -p \"require('./native/sources.js').kernels.join(' ')\")"]
   },
   "target_defaults": {
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
     "cflags!": ["-fno-exceptions", "-O2", "-O3"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd"],
+    # -fopenmp-simd: the kernels' `#pragma omp simd` loops, without the OpenMP runtime (the
+    # threads are normkit's own pool, native/parallel.cc).
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd", "-pthread"],
     "conditions": [
-      ["OS=='linux' and openmp=='1'", {"cflags_cc": ["-fopenmp"]}],
       ["OS=='mac'", {
         "xcode_settings": {
           "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
@@ -35,9 +35,9 @@
       "sources": ["<!@(node -p \"require('./native/sources.js').common.join(' ')\")"],
       "conditions": [
         # -z nodelete: the addon stays loaded once loaded. A worker thread that loaded it and
-        # exits would otherwise unload it (and libgomp) under OpenMP threads that live on.
-        ["OS=='linux' and openmp=='1'", {
-          "ldflags": ["-fopenmp", "-Wl,-z,nodelete"]
+        # exits would otherwise unload it under the pool's threads, which live on.
+        ["OS=='linux'", {
+          "ldflags": ["-pthread", "-Wl,-z,nodelete"]
         }],
         ["target_arch=='x64'", {
           "dependencies": ["kernels_baseline", "kernels_avx2", "kernels_avx512"]

@@ -382,7 +382,7 @@ function normkitInfo(nk, nativeOk) {
   return {
     backend: nk ? nk.backend : null,
     simdPath: native ? call(() => native.simdPath(), 'unknown') : 'n/a',
-    openmp: native ? call(() => native.hasOpenMP(), null) : null,
+    multithreaded: native ? call(() => native.multithreaded(), null) : null,
   };
 }
 
@@ -614,7 +614,7 @@ function printHeader(machine, nkInfo, tierInfo, peers, threads, opts, sampling, 
   const llc = machine.llc
     ? `LLC ${Math.round(machine.llc.bytes / 2 ** 20)} MiB (L${machine.llc.level}, ${machine.llc.source})`
     : 'LLC unknown';
-  const openmp = nkInfo.openmp === null ? 'n/a' : nkInfo.openmp ? 'on' : 'off';
+  const pool = nkInfo.multithreaded === null ? 'n/a' : nkInfo.multithreaded ? 'on' : 'off';
   const peer = (name, p, absent) =>
     !p ? `${name} ${absent}` : p.available ? `${name} ${p.version}` : `${name} unavailable`;
   console.log('normkit bench');
@@ -625,7 +625,7 @@ function printHeader(machine, nkInfo, tierInfo, peers, threads, opts, sampling, 
     `  node     ${machine.node} on ${machine.platform}; load average ${machine.loadavg.join(' ')}`,
   );
   console.log(
-    `  normkit  backend ${nkInfo.backend || 'n/a'}, simd ${nkInfo.simdPath}, OpenMP ${openmp}`,
+    `  normkit  backend ${nkInfo.backend || 'n/a'}, simd ${nkInfo.simdPath}, thread pool ${pool}`,
   );
   const [first, ...rest] = tierInfo.settings;
   console.log(`  tier     ${tierInfo.tier}: ${first}`);

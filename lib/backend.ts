@@ -16,7 +16,9 @@ export interface NativeAddon extends Kernels {
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   hardwareThreads(): number;
+  multithreaded(): boolean;
   hasOpenMP(): boolean;
+  poolThreads(): number;
   simdPath(): string;
   copyBaseline(x: Float32Array, y: Float32Array, a: number, b: number): void;
 }

@@ -87,7 +87,7 @@ export type SimdTier = 'avx512' | 'avx2' | 'baseline' | 'neon';
  * @example
  * ```js
  * const { native } = require('normkit');
- * if (native) console.log(typeof native.simdPath(), native.hasOpenMP(), native.hardwareThreads() >= 1); // prints: string true true
+ * if (native) console.log(typeof native.simdPath(), native.multithreaded(), native.hardwareThreads() >= 1); // prints: string true true
  * ```
  */
 export interface NativeInfo {
@@ -97,10 +97,24 @@ export interface NativeInfo {
    * @returns One of {@link SimdTier}.
    */
   simdPath(): SimdTier;
-  /** Whether the addon was built with OpenMP (multithreaded); without it every call runs on one thread. */
+  /**
+   * Whether a call can run on more than one thread.
+   *
+   * @returns Always true: the thread pool is normkit's own.
+   */
+  multithreaded(): boolean;
+  /**
+   * @deprecated The name from when the threads were OpenMP's; the same answer as
+   * {@link NativeInfo.multithreaded}. Kept for existing callers.
+   */
   hasOpenMP(): boolean;
-  /** The processors OpenMP sees (1 without OpenMP). */
+  /** The processors this process may run on (its CPU affinity): the default thread budget. */
   hardwareThreads(): number;
+  /**
+   * The thread pool's worker threads started so far: 0 until a call first uses two threads, and
+   * fewer than asked where the system refused to start a thread.
+   */
+  poolThreads(): number;
   /**
    * `y[i] = a * x[i] + b` on the library's threads: the memory-bandwidth yardstick the
    * benchmarks compare every kernel with.
@@ -123,7 +137,7 @@ export interface NativeInfo {
  * ```js
  * const { native } = require('normkit');
  * if (native) {
- *   console.log(native.simdPath(), native.hasOpenMP(), native.hardwareThreads()); // prints, e.g.: avx512 true 2
+ *   console.log(native.simdPath(), native.multithreaded(), native.hardwareThreads()); // prints, e.g.: avx512 true 2
  *   const y = new Float32Array(4);
  *   native.copyBaseline(new Float32Array(4).fill(2), y, 3, 1);
  *   console.log(y); // prints: Float32Array(4) [ 7, 7, 7, 7 ]
@@ -134,8 +148,10 @@ export const native: NativeInfo | null = addon
   ? Object.freeze({
       // The addon reports one of the tiers (native/kernels/simd.cc `simd_path`).
       simdPath: () => addon!.simdPath() as SimdTier,
-      hasOpenMP: () => addon!.hasOpenMP(),
+      multithreaded: () => addon!.multithreaded(),
+      hasOpenMP: () => addon!.multithreaded(),
       hardwareThreads: () => addon!.hardwareThreads(),
+      poolThreads: () => addon!.poolThreads(),
       copyBaseline: (x: Float32Array, y: Float32Array, a: number, b: number) =>
         addon!.copyBaseline(x, y, a, b),
     })

@@ -8,14 +8,6 @@ import * as path from 'path';
 import type { Kernels, NativeAddon } from './backend';
 import { referenceKernels } from './reference';
 
-// OpenMP's idle threads spin for a while before they sleep (libgomp: 300,000 spins by default),
-// on cores a server's event loop and other requests need. Unless the user chose a policy, they
-// spin briefly (about as long as a small kernel call), then sleep. libgomp reads this when it is
-// loaded, with the addon, below.
-if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
-  process.env.GOMP_SPINCOUNT = '10000';
-}
-
 const PACKAGE_ROOT = path.join(__dirname, '..');
 
 type Loader = { resolve(dir: string): string };
@@ -67,12 +59,6 @@ function gitUrl(): string | null {
 /** What to do about a load failure: depends on the cause, the checkout and the package manager. */
 function fixFor(reason: string, file: string | null): string {
   const pm = packageManager();
-  if (file !== null && /libgomp|libomp/.test(reason)) {
-    return (
-      'Install the OpenMP runtime the binary links to: `apt-get install libgomp1` ' +
-      '(Debian, Ubuntu), `dnf install libgomp` (Fedora, RHEL) or `apk add libgomp` (Alpine).'
-    );
-  }
   if (file === null && /Cannot find module 'node-gyp-build'/.test(reason)) {
     return (
       'Install normkit with its dependencies (node-gyp-build finds the binary); a bundle must ' +

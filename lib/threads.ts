@@ -5,9 +5,9 @@ import { checkPositiveInteger, invalid } from './validate';
 
 /**
  * The largest thread budget {@link setNumThreads} accepts: 4 times the hardware threads (4 on
- * the reference backend). More compute threads than cores only slow a memory-bound kernel, and a
- * budget the machine cannot start threads for would end the process inside the OpenMP runtime,
- * where no `try` can catch it.
+ * the reference backend). More compute threads than cores only slow a memory-bound kernel down.
+ * (Where the system refuses to start a thread, a call runs on the threads that did start: fewer
+ * threads, the same result.)
  *
  * @returns 4 times `native.hardwareThreads()`, or 4 on the reference backend.
  *
@@ -51,7 +51,7 @@ export function setNumThreads(threads: number): void {
 
 /**
  * The thread budget of native kernel calls, as {@link setNumThreads} set it: 1 on the reference
- * backend and in a build without OpenMP.
+ * backend.
  *
  * @returns The budget, 1 or more.
  *

@@ -11,7 +11,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads, "hardwareThreads"));
-  exports.Set("hasOpenMP", Napi::Function::New(env, HasOpenMP, "hasOpenMP"));
+  exports.Set("multithreaded", Napi::Function::New(env, Multithreaded, "multithreaded"));
+  // The name of the OpenMP builds, kept for existing callers: the same answer as multithreaded.
+  exports.Set("hasOpenMP", Napi::Function::New(env, Multithreaded, "hasOpenMP"));
+  exports.Set("poolThreads", Napi::Function::New(env, PoolThreads, "poolThreads"));
   exports.Set("simdPath", Napi::Function::New(env, SimdPath, "simdPath"));
   exports.Set("copyBaseline", Napi::Function::New(env, CopyBaseline, "copyBaseline"));
   return exports;

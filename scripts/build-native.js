@@ -3,8 +3,8 @@
 //
 //   node scripts/build-native.js            node-gyp rebuild, then stage; a failed build warns and
 //                                           exits 0 (normkit then runs on the reference backend)
-//   node scripts/build-native.js --strict   the same, but a failed build, or a Linux build without
-//                                           OpenMP, is an error (release builds: npm pack/publish)
+//   node scripts/build-native.js --strict   the same, but a failed build is an error (release
+//                                           builds: npm pack/publish)
 //   node scripts/build-native.js --stage    only stage the existing build/Release/normkit.node
 //
 // NORMKIT_REQUIRE_NATIVE=1 implies --strict. Staging copies build/Release/normkit.node (stripped)
@@ -60,13 +60,11 @@ function stage() {
     console.error(`normkit: nothing to stage: ${path.relative(ROOT, BUILT)} does not exist`);
     process.exit(1);
   }
-  if (strict && process.platform === 'linux') {
+  if (strict) {
+    // A shipped binary must load and be multithreaded (an older build without threads was not).
     const addon = require(BUILT);
-    if (!addon.hasOpenMP()) {
-      console.error(
-        'normkit: refusing to ship a Linux binary built without OpenMP (single-threaded); ' +
-          'install a compiler with OpenMP (GCC has it) and unset NORMKIT_NO_OPENMP',
-      );
+    if (!addon.multithreaded()) {
+      console.error('normkit: refusing to ship a single-threaded binary');
       process.exit(1);
     }
   }

@@ -849,8 +849,7 @@ int main(int argc, char** argv) {
     thread_counts.clear();
     for (int i = 1; i < argc; ++i) thread_counts.push_back(std::atoi(argv[i]));
   }
-  std::printf("sanitize-driver: SIMD path %s, OpenMP %s, %d hardware threads\n",
-              normkit::simd_path(), normkit::has_openmp() ? "yes" : "no",
+  std::printf("sanitize-driver: SIMD path %s, %d hardware threads\n", normkit::simd_path(),
               normkit::hardware_threads());
   std::fflush(stdout);  // keep the order of this and any FAIL line on stderr
   for (int threads : thread_counts) {

@@ -19,20 +19,16 @@ OUT_DIR="${SANITIZE_BUILD_DIR:-node_modules/.cache/normkit-sanitize}"
 DRIVER="$OUT_DIR/sanitize-driver"
 mkdir -p "$OUT_DIR"
 
-# OpenMP where the compiler has it, decided as binding.gyp decides it.
-OPENMP_FLAGS=()
-if [ "$(CXX="$CXX" node native/detect-openmp.js)" = "1" ]; then OPENMP_FLAGS=(-fopenmp); fi
-
-FLAGS=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all
+FLAGS=(-std=c++17 -O1 -g -pthread -fsanitize=address,undefined -fno-sanitize-recover=all
   -fno-omit-frame-pointer -fno-math-errno -fopenmp-simd -Wall -Wextra -Inative)
 
-echo "sanitize: $CXX ${FLAGS[*]} ${OPENMP_FLAGS[*]:-}, tiers $(host_tiers)"
+echo "sanitize: $CXX ${FLAGS[*]}, tiers $(host_tiers)"
 OBJECTS=()
 for tier in $(host_tiers); do
-  kernel_objects "$OUT_DIR/obj" "$tier" "$CXX" "${FLAGS[@]}" "${OPENMP_FLAGS[@]}"
+  kernel_objects "$OUT_DIR/obj" "$tier" "$CXX" "${FLAGS[@]}"
   OBJECTS+=("${KERNEL_OBJECTS[@]}")
 done
-"$CXX" "${FLAGS[@]}" "${OPENMP_FLAGS[@]}" scripts/sanitize-driver.cc native/parallel.cc \
+"$CXX" "${FLAGS[@]}" scripts/sanitize-driver.cc native/parallel.cc \
   native/kernels/dispatch.cc native/kernels/simd.cc "${OBJECTS[@]}" -o "$DRIVER"
 
 # Leak checking stays on; halt at the first report so a finding cannot scroll past unnoticed.

@@ -12,7 +12,7 @@
 #
 # Needs (Debian, Ubuntu): sudo apt-get install -y g++-aarch64-linux-gnu qemu-user
 # CXX_ARM64 and QEMU_ARM64 override the compiler and the emulator; ARM64_SYSROOT the directory
-# of AArch64 libraries qemu loads (libc, libstdc++, libgomp).
+# of AArch64 libraries qemu loads (libc, libstdc++).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/kernel-tiers.sh
@@ -30,7 +30,7 @@ done
 
 OUT_DIR="${ARM64_BUILD_DIR:-node_modules/.cache/normkit-arm64}"
 DRIVER="$OUT_DIR/driver"
-FLAGS=(-std=c++17 -O2 -fopenmp -fopenmp-simd -fno-math-errno -Wall -Wextra -Werror -Inative)
+FLAGS=(-std=c++17 -O2 -pthread -fopenmp-simd -fno-math-errno -Wall -Wextra -Werror -Inative)
 mkdir -p "$OUT_DIR"
 echo "test-arm64: $CXX ${FLAGS[*]} (tier neon)"
 kernel_objects "$OUT_DIR/obj" neon "$CXX" "${FLAGS[@]}"

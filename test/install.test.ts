@@ -380,13 +380,13 @@ describe('install: when no binary loads', () => {
     '  return load.call(this, request, ...rest);',
     '};',
   ].join('\n');
-  // The binary is found but does not load, as without the OpenMP runtime it links to.
-  const noOpenMP = [
+  // The binary is found but does not load, as on a system whose C++ runtime is too old for it.
+  const oldRuntime = [
     "const Module = require('module');",
     'const load = Module._load;',
     'Module._load = function (request, ...rest) {',
     "  if (request === 'node-gyp-build') return { resolve: () => '/pkg/prebuilds/linux-x64/node.napi.glibc.node' };",
-    "  if (request === '/pkg/prebuilds/linux-x64/node.napi.glibc.node') throw new Error('libgomp.so.1: cannot open shared object file: No such file or directory');",
+    "  if (request === '/pkg/prebuilds/linux-x64/node.napi.glibc.node') throw new Error('libstdc++.so.6: version GLIBCXX_3.4.32 not found');",
     '  return load.call(this, request, ...rest);',
     '};',
   ].join('\n');
@@ -412,14 +412,15 @@ describe('install: when no binary loads', () => {
     }
   });
 
-  it('names the missing OpenMP runtime and how to install it', () => {
+  it('names the file that did not load and why, and how to build one', () => {
     const report = parseReport<{ backend: string; addonError: string }>(
-      runNode(['-e', childScript(body, noOpenMP)]),
+      runNode(['-e', childScript(body, oldRuntime)]),
     );
     expect(report.result.backend).to.equal('js');
-    expect(report.result.addonError).to.contain('libgomp.so.1: cannot open shared object file');
+    expect(report.result.addonError).to.contain('node.napi.glibc.node did not load');
+    expect(report.result.addonError).to.contain('GLIBCXX_3.4.32 not found');
     expect(report.warnings).to.have.length(1);
-    expect(report.warnings[0].message).to.contain('apt-get install libgomp1');
+    expect(report.warnings[0].message).to.contain('build:native');
   });
 
   it('NORMKIT_REQUIRE_NATIVE=1 and NORMKIT_BACKEND=native make it an error', () => {

@@ -37,7 +37,7 @@ interface Report {
   calls: number;
   simd: string;
   threads: number[];
-  openmp: boolean;
+  multithreaded: boolean;
 }
 
 describe('kernel paths (child processes)', function () {
@@ -66,7 +66,7 @@ describe('kernel paths (child processes)', function () {
         'const threads = [];',
         'const setThreads = (n) => { nk.setNumThreads(n); threads.push(nk.getNumThreads()); };',
         `const r = sweep(ops, nk, nk.reference, ${JSON.stringify(SHAPES)}, ['normal', 'offset', 'extreme', 'denormal'], [1, 2], setThreads);`,
-        'result = { ...r, simd: nk.native.simdPath(), threads: [...new Set(threads)], openmp: nk.native.hasOpenMP() };',
+        'result = { ...r, simd: nk.native.simdPath(), threads: [...new Set(threads)], multithreaded: nk.native.multithreaded() };',
       ].join('\n'),
     );
   };
@@ -84,7 +84,7 @@ describe('kernel paths (child processes)', function () {
         if (simd) expect(report.simd, 'tier').to.equal(simd);
         expect(TIER_NAMES).to.include(report.simd);
         expect(r.stderr, 'no warning for a tier the CPU runs').to.not.match(/NORMKIT_SIMD/);
-        expect(report.threads).to.deep.equal(report.openmp ? [1, 2] : [1]);
+        expect(report.threads).to.deep.equal(report.multithreaded ? [1, 2] : [1]);
         expect(Object.keys(report.worst).sort()).to.deep.equal([...ops].sort());
         expect(report.calls).to.be.greaterThan(ops.length * 20);
         expect(report.problems).to.deep.equal([]);

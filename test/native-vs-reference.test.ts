@@ -241,7 +241,7 @@ describe('native vs reference', function () {
     it('sets and restores the thread count around the runs', () => {
       onThreads(() => normkit.getNumThreads());
       expect(normkit.getNumThreads()).to.equal(original);
-      if (normkit.native?.hasOpenMP()) {
+      if (normkit.native?.multithreaded()) {
         expect(onThreads(() => normkit.getNumThreads())).to.deep.equal([1, 2, 3]);
       }
     });

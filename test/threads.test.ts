@@ -28,7 +28,7 @@ function child(env: Record<string, string | undefined>) {
 }
 
 const addon = loadRawAddon();
-const openmp = addon !== null && (addon.hasOpenMP() as boolean);
+const threaded = addon !== null && (addon.multithreaded() as boolean);
 // (x - mean) / sqrt(var + 1e-5) on rows [1, 2] and [3, 4]: var 0.25.
 const ROW = 0.5 / Math.sqrt(0.25 + 1e-5);
 
@@ -47,16 +47,24 @@ describe('threads', () => {
     expect(n).to.be.at.least(1);
   });
 
-  it('setNumThreads sets what getNumThreads reports (native with OpenMP; 1 otherwise)', () => {
+  it('setNumThreads sets what getNumThreads reports (native; 1 on the reference)', () => {
     normkit.setNumThreads(1);
     expect(normkit.getNumThreads()).to.equal(1);
     normkit.setNumThreads(3);
-    const threaded = normkit.backend === 'native' && normkit.native!.hasOpenMP();
+    const threaded = normkit.backend === 'native' && normkit.native!.multithreaded();
     expect(normkit.getNumThreads()).to.equal(threaded ? 3 : 1);
     const max = normkit.maxThreads();
     normkit.setNumThreads(max);
     expect(normkit.getNumThreads()).to.equal(threaded ? max : 1);
     expectInvalid(() => normkit.setNumThreads(max + 1), RangeError, 'threads');
+  });
+
+  it('native.multithreaded() is true, and the deprecated hasOpenMP() gives the same answer', function () {
+    if (!normkit.native) this.skip();
+    expect(normkit.native.multithreaded()).to.equal(true);
+    expect(normkit.native.hasOpenMP()).to.equal(normkit.native.multithreaded());
+    expect(Number.isInteger(normkit.native.poolThreads())).to.equal(true);
+    expect(normkit.native.poolThreads()).to.be.at.most(4 * normkit.native.hardwareThreads() - 1);
   });
 
   it('setNumThreads rejects a non-positive, fractional or non-finite count with a RangeError', () => {
@@ -96,7 +104,7 @@ describe('threads', () => {
       const r = child({});
       expect(r.warnings).to.deep.equal([]);
       expect(r.result.backend).to.equal('native');
-      expect(r.result.threads).to.equal(openmp ? r.result.hardware : 1);
+      expect(r.result.threads).to.equal(threaded ? r.result.hardware : 1);
       expect(r.result.threads).to.be.at.least(1);
     });
 
@@ -106,9 +114,22 @@ describe('threads', () => {
       expect(one.result.threads).to.equal(1);
       expect(one.warnings).to.deep.equal([]);
       const three = child({ NORMKIT_NUM_THREADS: '3' });
-      expect(three.result.threads).to.equal(openmp ? 3 : 1);
+      expect(three.result.threads).to.equal(threaded ? 3 : 1);
       expect(three.warnings).to.deep.equal([]);
       expect(three.result.y[0]).to.be.closeTo(-ROW, 1e-6);
+    });
+
+    it('OMP_NUM_THREADS sets the start value when NORMKIT_NUM_THREADS is not set (its first entry; ignored when out of range)', function () {
+      if (!addon) this.skip();
+      expect(child({ OMP_NUM_THREADS: '1' }).result.threads).to.equal(1);
+      expect(child({ OMP_NUM_THREADS: '3,2' }).result.threads).to.equal(threaded ? 3 : 1);
+      const both = child({ OMP_NUM_THREADS: '1', NORMKIT_NUM_THREADS: '3' });
+      expect(both.result.threads).to.equal(threaded ? 3 : 1);
+      for (const value of ['0', 'abc', '99999']) {
+        const r = child({ OMP_NUM_THREADS: value });
+        expect(r.result.threads, value).to.equal(threaded ? r.result.hardware : 1);
+        expect(r.warnings, value).to.deep.equal([]);
+      }
     });
 
     for (const value of ['abc', '0', '-2', '2.5', '5000']) {
@@ -119,7 +140,8 @@ describe('threads', () => {
         expect(report.warnings[0].message).to.contain('NORMKIT_NUM_THREADS');
         expect(report.warnings[0].message).to.contain(value);
         expect(r.stderr).to.contain('NORMKIT_NUM_THREADS');
-        const fallback = report.result.backend === 'native' && openmp ? report.result.hardware : 1;
+        const fallback =
+          report.result.backend === 'native' && threaded ? report.result.hardware : 1;
         expect(report.result.threads).to.equal(fallback);
         expect(report.result.y).to.have.length(4);
         expect(report.result.y[3]).to.be.closeTo(ROW, 1e-6);

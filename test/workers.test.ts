@@ -159,7 +159,7 @@ const { runOnAsync } = require(${J(path.join(HELPERS, 'async-calls.js'))});
 
     it(`workers that ran multi-threaded sync and async calls exit; the process runs on (${who})`, () => {
       // Three workers one after the other, exiting by returning, by process.exit and by
-      // throwing: each unloads its instance of the addon with the OpenMP threads it used.
+      // throwing: each unloads its instance of the addon with the pool threads it used.
       const worker = `
 ${WORKER_HEAD}
 nk.setNumThreads(2);

@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
   // The limit at the tier the kernels run (simd_path() names the same tiers).
   normkit_bench::RangeFn limit_range = normkit_bench::range_for(simd_path());
   if (!limit_range) limit_range = normkit_bench::range_for("baseline");
-  std::printf("simd path %s, openmp %s, %d hardware threads, %d reps\n", simd_path(),
-              has_openmp() ? "on" : "off", hardware_threads(), reps);
+  std::printf("simd path %s, %d hardware threads, %d reps\n", simd_path(), hardware_threads(),
+              reps);
   std::printf("%-46s %3s %9s %9s %9s %8s %8s %6s %6s %8s\n", "case", "thr", "copy ms", "limit ms",
               "kern ms", "copyGB/s", "kernGB/s", "x copy", "of lim", "speedup");
   std::mt19937 rng(42);

@@ -8,7 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${TMPDIR:-/tmp}/normkit-scaling"
-flags=(-std=c++17 -O3 -fopenmp -fopenmp-simd -fno-math-errno -Wall -Wextra -I"$root/native")
+flags=(-std=c++17 -O3 -pthread -fopenmp-simd -fno-math-errno -Wall -Wextra -I"$root/native")
 . "$root/scripts/kernel-tiers.sh"
 objects=()
 for tier in $(host_tiers); do
@@ -19,4 +19,4 @@ for tier in $(host_tiers); do
 done
 g++ "${flags[@]}" "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
   "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" -o "$out"
-OMP_PROC_BIND="${OMP_PROC_BIND:-close}" OMP_PLACES="${OMP_PLACES:-cores}" "$out" "$@"
+"$out" "$@"

@@ -11,7 +11,8 @@ void RegisterOps(Napi::Env env, Napi::Object exports);
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value HardwareThreads(const Napi::CallbackInfo& info);
-Napi::Value HasOpenMP(const Napi::CallbackInfo& info);
+Napi::Value Multithreaded(const Napi::CallbackInfo& info);
+Napi::Value PoolThreads(const Napi::CallbackInfo& info);
 Napi::Value SimdPath(const Napi::CallbackInfo& info);
 Napi::Value CopyBaseline(const Napi::CallbackInfo& info);
 

@@ -24,8 +24,12 @@ Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), hardware_threads());
 }
 
-Napi::Value HasOpenMP(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), has_openmp());
+Napi::Value Multithreaded(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), multithreaded());
+}
+
+Napi::Value PoolThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), pool_threads());
 }
 
 Napi::Value SimdPath(const Napi::CallbackInfo& info) {

@@ -121,7 +121,7 @@ export interface ChildResult {
 
 /**
  * Runs `node <args>` from the repository root with `env` added to a copy of this process's
- * environment from which normkit's own variables are removed (`undefined` removes a key).
+ * environment from which the variables normkit reads are removed (`undefined` removes a key).
  */
 export function runNode(
   args: readonly string[],
@@ -130,6 +130,7 @@ export function runNode(
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.NORMKIT_BACKEND;
   delete childEnv.NORMKIT_NUM_THREADS;
+  delete childEnv.OMP_NUM_THREADS; // the starting budget's fallback
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
