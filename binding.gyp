@@ -2,7 +2,7 @@
   # The kernels (native/kernels/*.cc but dispatch.cc and simd.cc) are compiled once per SIMD tier,
   # each a static library with that tier's instruction-set flags and NORMKIT_TIER_<TIER> (the
   # namespace its code lives in, kernels/tier.h), as ATen builds its kernels once per
-  # CPU_CAPABILITY; kernels/dispatch.cc picks one at run time. No -march=native anywhere: the
+  # CPU_CAPABILITY; kernels/dispatch.cc picks one at run time. No flag tuned to the build machine: the
   # binary runs on every CPU of its platform. Adding an op adds a file, never a line here.
   "variables": {
     "kernel_sources": ["<!@(node -p \"require('./native/sources.js').kernels.join(' ')\")"]
