@@ -5,7 +5,9 @@
 #   tier_flags <tier>                          the tier's instruction-set flags and define
 #   kernel_objects <out-dir> <tier> <cxx> [flags...]
 #                                              compiles the kernel files for <tier> into
-#                                              <out-dir>/<tier>/ and sets KERNEL_OBJECTS to them
+#                                              <out-dir>/<tier>/ and sets KERNEL_OBJECTS to them;
+#                                              an object newer than every file under native/,
+#                                              built with the same compiler and flags, is kept
 #   host_tiers                                 the tiers binding.gyp builds for this host
 # The flags must match binding.gyp's kernels_<tier> targets.
 
@@ -34,12 +36,23 @@ kernel_objects() {
   flags="$(tier_flags "$tier")" || return 1
   mkdir -p "$out"
   KERNEL_OBJECTS=()
+  # Objects are reused only when built by this compiler with these flags (a stamp beside them)
+  # and newer than every source and header under native/.
+  local native stamp="$cxx $* $flags"
+  native="$(dirname "${BASH_SOURCE[0]}")/../native"
+  if [ "$(cat "$out/.flags" 2>/dev/null)" != "$stamp" ]; then
+    rm -f "$out"/*.o
+    printf '%s' "$stamp" >"$out/.flags"
+  fi
   # A compiler per core at a time (KERNEL_JOBS overrides).
   local jobs="${KERNEL_JOBS:-$(nproc 2>/dev/null || echo 2)}"
   local src obj pid pids=() status=0
   for src in $(node "$(dirname "${BASH_SOURCE[0]}")/../native/sources.js" kernels); do
     obj="$out/$(basename "$src" .cc).o"
     KERNEL_OBJECTS+=("$obj")
+    if [ -f "$obj" ] && [ -z "$(find "$native" -type f -newer "$obj" -print -quit)" ]; then
+      continue
+    fi
     # shellcheck disable=SC2086
     "$cxx" "$@" $flags -c "$src" -o "$obj" &
     pids+=($!)

@@ -1,11 +1,16 @@
 #pragma once
 // The memory limit the bench judges normkit by: y[i] = a * x[i] + b written with streaming
-// (non-temporal) stores on `threads` OpenMP threads at a tier's vector width. Shared by the
-// Node-API module (stream_copy.cc, the `limit` rows of bench/run.js) and the kernel scaling bench
-// without Node (scaling.cc). A streaming store writes the line to memory without reading it
+// (non-temporal) stores on `threads` threads at a tier's vector width. Shared by the Node-API
+// module (stream_copy.cc, the `limit` rows of bench/run.js; built with OpenMP) and the kernel
+// scaling bench without Node (scaling.cc; built without OpenMP, it runs the copy on normkit's own
+// pool, the threads its kernels run on). A streaming store writes the line to memory without reading it
 // first, so this is one read and one write of the tensor at full bandwidth: about 1.3 times faster
 // than an ordinary copy loop on tensors far larger than the cache.
+#ifdef _OPENMP
 #include <omp.h>
+#else
+#include "parallel.h"
+#endif
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -87,6 +92,7 @@ inline RangeFn range_for(const char* tier) {
 // threads write the same line), each streaming its aligned body; `range` from range_for.
 inline void stream_copy(RangeFn range, const float* x, float* y, int64_t count, float a, float b,
                         int threads) {
+#ifdef _OPENMP
 #pragma omp parallel num_threads(threads < 1 ? 1 : threads)
   {
     const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
@@ -94,6 +100,13 @@ inline void stream_copy(RangeFn range, const float* x, float* y, int64_t count, 
     const int64_t begin = std::min(count, t * per), end = std::min(count, begin + per);
     if (begin < end) range(x, y, begin, end, a, b);
   }
+#else
+  // Whole 16-float (64-byte) blocks per thread.
+  normkit::parallel_for(threads < 1 ? 1 : threads, (count + 15) / 16,
+                        [&](int, int64_t begin, int64_t end) {
+                          range(x, y, begin * 16, std::min(count, end * 16), a, b);
+                        });
+#endif
 }
 
 }  // namespace normkit_bench

@@ -273,41 +273,79 @@ NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, 
   if (i < n) apply_first<kWeight, kBias>(x, sum, y, w, b, i, n - i, hi, scale, offset);
 }
 
-// Software pipeline of channels-first sets of runs: normalizes `cur` (scalar parameters) into y
-// while summing `next` (the next set's run of the same length) into acc, so the statistics of
-// one set ride along with the memory traffic of the previous one's output. Same float-partial
-// numerics as fast_run_sums.
-template <bool kStream>
-NORMKIT_INLINE void pipelined_apply(const float* cur, float* y, int64_t n, Affine f,
-                                    const float* next, float shift, ShiftedSums& acc) {
+// Software pipeline of consecutive runs: normalizes `cur` into y (per-element w and b; with a
+// residual sum as the source, writing the sum on the way, as apply_src) while summing `next` (the
+// next run, of the same length) into acc, so the statistics of one run ride along with the memory
+// traffic of the previous one's output: the loop reads new data and writes results at once, as a
+// copy does, instead of alternating a read-only phase and a write phase. Used for channels-first
+// sets of runs and for rows (LayerNorm, RMSNorm and the fused residual forms). Same float-partial
+// numerics as fast_run_sums (kCentre: the shifted sums; else sums of squares). With `ahead` > 0
+// the lines `ahead` values past those of `next` being summed are prefetched (kernels/tiling.h,
+// kPrefetchRowValues).
+template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum = false,
+          class Src>
+NORMKIT_INLINE void pipelined_src(Src cur, float* sum, float* y, int64_t n, Affine f,
+                                  const float* w, const float* b, Src next, float shift,
+                                  ShiftedSums& acc, int64_t ahead = 0) {
   constexpr int64_t L = vec::kLanes;
-  int64_t i = 0;
+  constexpr bool kAdd = std::is_same_v<Src, SumOf>;
+  const vec::F hi = vec::set1(f.hi), scale = vec::set1(f.scale), offset = vec::set1(f.offset);
+  // The apply runs `h` values ahead of the sums: its head (before y's first aligned address) is
+  // written first. The sums keep fast_run_sums' blocks from the run's start, so a run's
+  // statistics do not depend on where its output lies (or on whether it was pipelined).
+  int64_t h = 0;
   if constexpr (kStream) {
-    const int64_t head = unaligned_head(y) < n ? unaligned_head(y) : n;
-    if (head > 0) {
-      apply_src<false, false, false>(Values{cur}, nullptr, y, head, f, nullptr, nullptr);
-      exact_run_sums<true>(Values{next}, head, static_cast<double>(shift), acc);
-      i = head;
+    h = std::min(unaligned_head(y), n);
+    if (h > 0) apply_src<kWeight, kBias, false>(cur, sum, y, h, f, w, b);
+  }
+  const vec::F sh = vec::set1(shift);
+  BlockSums<kCentre> sums;
+  int64_t i = 0;
+  for (; i + h + kBlockValues <= n; i += kBlockValues) {
+    if (ahead > 0) {
+      for (int64_t k = i; k < i + kBlockValues; k += kFloatsPerLine) next.prefetch(k + ahead);
+    }
+    for (int64_t k = i; k < i + kBlockValues; k += 2 * L) {
+      const int64_t j = k + h;
+      const vec::F x0 = cur.load(j), x1 = cur.load(j + L);
+      const vec::F w0 = kWeight ? vec::load(w + j) : vec::zero();
+      const vec::F w1 = kWeight ? vec::load(w + j + L) : vec::zero();
+      const vec::F b0 = kBias ? vec::load(b + j) : vec::zero();
+      const vec::F b1 = kBias ? vec::load(b + j + L) : vec::zero();
+      if constexpr (kAdd) {
+        if constexpr (kStreamSum) {
+          store_vector<kStream>(sum + j, x0);
+          store_vector<kStream>(sum + j + L, x1);
+        } else {
+          vec::store(sum + j, x0);
+          vec::store(sum + j + L, x1);
+        }
+      }
+      store_vector<kStream>(y + j, normalize<kWeight, kBias>(x0, hi, scale, offset, w0, b0));
+      store_vector<kStream>(y + j + L, normalize<kWeight, kBias>(x1, hi, scale, offset, w1, b1));
+      sums.add(centred<kCentre>(next.load(k), sh), centred<kCentre>(next.load(k + L), sh));
+    }
+    sums.end_block();
+  }
+  // The apply's rest, then the sums' rest as fast_run_sums ends: whole blocks, then exact.
+  const int64_t j = i + h;
+  if (j < n) {
+    if constexpr (kAdd) {
+      apply_src<kWeight, kBias, kStream, kStreamSum>(cur.after(j), sum + j, y + j, n - j, f,
+                                                     kWeight ? w + j : w, kBias ? b + j : b);
+    } else {
+      apply_src<kWeight, kBias, kStream>(cur.after(j), nullptr, y + j, n - j, f,
+                                         kWeight ? w + j : w, kBias ? b + j : b);
     }
   }
-  const vec::F hi = vec::set1(f.hi), scale = vec::set1(f.scale), offset = vec::set1(f.offset);
-  const vec::F sh = vec::set1(shift);
-  BlockSums<true> sums;
   for (; i + kBlockValues <= n; i += kBlockValues) {
-    for (int64_t k = 0; k < kBlockValues; k += 2 * L) {
-      const vec::F v0 = vec::fma(vec::sub(vec::load(cur + i + k), hi), scale, offset);
-      const vec::F v1 = vec::fma(vec::sub(vec::load(cur + i + k + L), hi), scale, offset);
-      store_vector<kStream>(y + i + k, v0);
-      store_vector<kStream>(y + i + k + L, v1);
-      sums.add(vec::sub(vec::load(next + i + k), sh), vec::sub(vec::load(next + i + k + L), sh));
+    for (int64_t k = i; k < i + kBlockValues; k += 2 * L) {
+      sums.add(centred<kCentre>(next.load(k), sh), centred<kCentre>(next.load(k + L), sh));
     }
     sums.end_block();
   }
   sums.add_to(acc);
-  if (i < n) {
-    apply_src<false, false, kStream>(Values{cur + i}, nullptr, y + i, n - i, f, nullptr, nullptr);
-    exact_run_sums<true>(Values{next + i}, n - i, static_cast<double>(shift), acc);
-  }
+  if (i < n) exact_run_sums<kCentre>(next.after(i), n - i, static_cast<double>(shift), acc);
 }
 
 // One vector of the periodic apply: the data at x[at], the parameters at period position pos
@@ -432,7 +470,20 @@ struct Apply {
   NORMKIT_INLINE static void apply_and_accumulate(const float* cur, float* y, int64_t n, Affine f,
                                                   const float* next, float shift,
                                                   ShiftedSums& acc) {
-    pipelined_apply<kStream>(cur, y, n, f, next, shift, acc);
+    pipelined_src<true, false, false, kStream>(Values{cur}, nullptr, y, n, f, nullptr, nullptr,
+                                               Values{next}, shift, acc);
+  }
+
+  // A row's apply_run (or add_apply_run, with a residual sum as the source) while adding the
+  // fast sums of the next row (kCentre: shifted by `shift`; else squares) into acc, prefetching
+  // `ahead` values past the next row's (0: none).
+  template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum, class Src>
+  NORMKIT_INLINE static void apply_and_accumulate_row(Src cur, float* sum, float* y, int64_t n,
+                                                      Affine f, const float* w, const float* b,
+                                                      Src next, float shift, ShiftedSums& acc,
+                                                      int64_t ahead) {
+    pipelined_src<kCentre, kWeight, kBias, kStream, kStreamSum>(cur, sum, y, n, f, w, b, next,
+                                                                shift, acc, ahead);
   }
 
   // Channels-last apply over the flat elements [begin, end), the parameters repeating with the

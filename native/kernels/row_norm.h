@@ -76,18 +76,93 @@ NORMKIT_INLINE void row_apply(const RowNorm& a, int64_t r, const RowForm& form) 
   }
 }
 
+// Row r's values: the input's row, or the residual sum's.
+template <bool kAdd>
+NORMKIT_INLINE auto row_src(const RowNorm& a, int64_t r) {
+  if constexpr (kAdd) {
+    return SumOf{a.input + r * a.cols, a.residual + r * a.cols};
+  } else {
+    return Values{a.input + r * a.cols};
+  }
+}
+
+// Rows [begin, end) as a software pipeline: each row is normalized while the next one's sums are
+// taken in the same loop (apply_and_accumulate_row), so reading new rows and writing results
+// overlap as in a copy (LayerNorm [174762, 768] out of cache, 2 threads: from 0.6 to 0.75 of the
+// streaming-store copy, 0.8 to 0.9 with the prefetch). The first row's sums are taken alone; sums the trust check rejects are
+// redone exactly before they are used.
+template <class T, bool kCentre, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
+NORMKIT_INLINE void rows_pipelined(const RowNorm& a, int64_t begin, int64_t end) {
+  constexpr bool kStream = kStreamMode != kNoStream;
+  constexpr bool kStreamSum = kStreamMode == kStreamOutAndSum;
+  const int64_t n = a.cols;
+  // The row after the next one is prefetched while the next is summed, for rows short enough
+  // that the hardware prefetchers, which stop at page boundaries, fall behind.
+  const int64_t ahead = end - begin > 2 && n <= kPrefetchRowValues ? n : 0;
+  const auto shift_of = [&](int64_t r) {
+    const auto src = row_src<kAdd>(a, r);
+    return kCentre ? median_of_first_three(n, [&src](int64_t k) { return src[k]; }) : 0.0f;
+  };
+  float shift = shift_of(begin);
+  ShiftedSums acc;
+  if constexpr (kAdd) {
+    T::template add_run_sums_fast<kCentre>(a.input + begin * n, a.residual + begin * n, n, shift,
+                                           acc);
+  } else {
+    T::template run_sums_fast<kCentre>(a.input + begin * n, n, shift, acc);
+  }
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t at = r * n;
+    if (T::kFastSumsInexact && !trust_fast_sums<kCentre>(acc, n)) {
+      acc = ShiftedSums{};
+      if constexpr (kAdd) {
+        T::template add_run_sums<kCentre>(a.input + at, a.residual + at, n, shift, acc);
+      } else {
+        T::template run_sums<kCentre>(a.input + at, n, shift, acc);
+      }
+    }
+    const Stats st =
+        kCentre ? finish_centred(acc, shift, n, a.eps) : finish_uncentred(acc, n, a.eps);
+    a.stats.record(r, st);
+    const RowForm form{affine_form(st.mean, st.rstd, 0.0), st.mean, st.rstd,
+                       needs_exact(st.mean, st.rstd)};
+    acc = ShiftedSums{};
+    if (r + 1 == end) {
+      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, form);
+      break;
+    }
+    const float next_shift = shift_of(r + 1);
+    if (form.exact) {
+      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, form);
+      if constexpr (kAdd) {
+        T::template add_run_sums_fast<kCentre>(a.input + at + n, a.residual + at + n, n,
+                                               next_shift, acc);
+      } else {
+        T::template run_sums_fast<kCentre>(a.input + at + n, n, next_shift, acc);
+      }
+    } else {
+      T::template apply_and_accumulate_row<kCentre, kWeight, kBias, kStream, kStreamSum>(
+          row_src<kAdd>(a, r), kAdd ? a.sum_out + at : nullptr, a.out + at, n, form.f, a.weight,
+          a.bias, row_src<kAdd>(a, r + 1), next_shift, acc, ahead);
+    }
+    shift = next_shift;
+  }
+  if constexpr (kStream) T::fence();
+}
+
 template <class T, bool kCentre, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
 NORMKIT_INLINE void rows_kernel(const RowNorm& a, int64_t begin, int64_t end) {
   int64_t r = begin;
-  if (a.cols <= kShortRowValues) {
-    // Short rows two at a time: the second row's statistics are independent of the first's, so
-    // their latency chains (horizontal sums, divide, square root) overlap.
-    for (; r + 2 <= end; r += 2) {
-      const RowForm f0 = row_affine<T, kCentre, kAdd>(a, r);
-      const RowForm f1 = row_affine<T, kCentre, kAdd>(a, r + 1);
-      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, f0);
-      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r + 1, f1);
-    }
+  if (a.cols > kShortRowValues) {
+    return rows_pipelined<T, kCentre, kAdd, kWeight, kBias, kStreamMode>(a, begin, end);
+  }
+  // Short rows two at a time: the second row's statistics are independent of the first's, so
+  // their latency chains (horizontal sums, divide, square root) overlap.
+  for (; r + 2 <= end; r += 2) {
+    const RowForm f0 = row_affine<T, kCentre, kAdd>(a, r);
+    const RowForm f1 = row_affine<T, kCentre, kAdd>(a, r + 1);
+    row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, f0);
+    row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r + 1, f1);
   }
   for (; r < end; ++r) {
     row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, row_affine<T, kCentre, kAdd>(a, r));

@@ -30,6 +30,7 @@ struct Values {
   NORMKIT_INLINE vec::F load(int64_t i) const { return vec::load(x + i); }
   NORMKIT_INLINE vec::F load_first(int64_t i, int64_t n) const { return vec::load_first(x + i, n); }
   NORMKIT_INLINE vec::H load_half(int64_t i) const { return vec::load_half(x + i); }
+  NORMKIT_INLINE void prefetch(int64_t i) const { __builtin_prefetch(x + i, 0, 3); }
 };
 struct SumOf {
   const float* a;
@@ -44,6 +45,10 @@ struct SumOf {
   }
   NORMKIT_INLINE vec::H load_half(int64_t i) const {
     return vec::add_half(vec::load_half(a + i), vec::load_half(b + i));
+  }
+  NORMKIT_INLINE void prefetch(int64_t i) const {
+    __builtin_prefetch(a + i, 0, 3);
+    __builtin_prefetch(b + i, 0, 3);
   }
 };
 

@@ -18,6 +18,14 @@ constexpr int64_t kDoublesPerLine = 8;
 // statistics (horizontal sums, divide, square root: ~100 cycles) overlaps the other's work.
 constexpr int64_t kShortRowValues = 512;
 
+// Rows of at most this many values (8 KB) longer than kShortRowValues are normalized as a
+// software pipeline that prefetches the row after the next one (kernels/row_norm.h); longer rows
+// are left to the hardware prefetchers, which follow them within each page.
+constexpr int64_t kPrefetchRowValues = 2048;
+
+// Floats per 64-byte cache line (the prefetch stride).
+constexpr int64_t kFloatsPerLine = 16;
+
 // Exact column sums (channels-last): a block of rows of about this many bytes stays in L1 while
 // it is swept once per 32-channel tile whose sums live in registers.
 constexpr int64_t kColumnBlockBytes = int64_t{16} << 10;
