@@ -282,8 +282,7 @@ NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, 
 // numerics as fast_run_sums (kCentre: the shifted sums; else sums of squares). With `ahead` > 0
 // the lines `ahead` values past those of `next` being summed are prefetched (kernels/tiling.h,
 // kPrefetchRowValues).
-template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum = false,
-          class Src>
+template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum = false, class Src>
 NORMKIT_INLINE void pipelined_src(Src cur, float* sum, float* y, int64_t n, Affine f,
                                   const float* w, const float* b, Src next, float shift,
                                   ShiftedSums& acc, int64_t ahead = 0) {

@@ -89,8 +89,8 @@ NORMKIT_INLINE auto row_src(const RowNorm& a, int64_t r) {
 // Rows [begin, end) as a software pipeline: each row is normalized while the next one's sums are
 // taken in the same loop (apply_and_accumulate_row), so reading new rows and writing results
 // overlap as in a copy (LayerNorm [174762, 768] out of cache, 2 threads: from 0.6 to 0.75 of the
-// streaming-store copy, 0.8 to 0.9 with the prefetch). The first row's sums are taken alone; sums the trust check rejects are
-// redone exactly before they are used.
+// streaming-store copy, 0.8 to 0.9 with the prefetch). The first row's sums are taken alone; sums
+// the trust check rejects are redone exactly before they are used.
 template <class T, bool kCentre, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
 NORMKIT_INLINE void rows_pipelined(const RowNorm& a, int64_t begin, int64_t end) {
   constexpr bool kStream = kStreamMode != kNoStream;
@@ -135,8 +135,8 @@ NORMKIT_INLINE void rows_pipelined(const RowNorm& a, int64_t begin, int64_t end)
     if (form.exact) {
       row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, form);
       if constexpr (kAdd) {
-        T::template add_run_sums_fast<kCentre>(a.input + at + n, a.residual + at + n, n,
-                                               next_shift, acc);
+        T::template add_run_sums_fast<kCentre>(a.input + at + n, a.residual + at + n, n, next_shift,
+                                               acc);
       } else {
         T::template run_sums_fast<kCentre>(a.input + at + n, n, next_shift, acc);
       }
