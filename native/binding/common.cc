@@ -81,43 +81,62 @@ std::string describe(const Napi::Value& v) {
   return "an object";
 }
 
-FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  // One napi_get_typedarray_info call answers type, length and data: small calls are dominated
-  // by N-API round trips, so none is spent twice.
-  const Napi::Value v = arg(info, index);
+namespace {
+// One napi_get_typedarray_info call answers type, length and data: small calls are dominated by
+// N-API round trips, so none is spent twice. False for anything but a Float32Array.
+bool float32_info(const Napi::Env& env, const Napi::Value& v, FloatSpan& out) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
   napi_value buffer;
   size_t offset = 0;
-  if (napi_get_typedarray_info(info.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok ||
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != napi_float32_array) {
-    type_error(info.Env(), std::string("Expected a Float32Array for ") + name + ", but received " +
-                               describe(v));
+    // napi_get_typedarray_info leaves no exception pending for a non-typed-array.
+    return false;
   }
   // data already points at the view's first element (N-API adds byteOffset).
-  return {static_cast<float*>(data), static_cast<int64_t>(length), true};
+  out = {static_cast<float*>(data), static_cast<int64_t>(length), true};
+  return true;
+}
+
+[[noreturn]] void not_float32(const Napi::Env& env, const Napi::Value& v, const char* name) {
+  type_error(env,
+             std::string("Expected a Float32Array for ") + name + ", but received " + describe(v));
+}
+
+FloatSpan checked_length(const Napi::Env& env, FloatSpan s, const char* name, int64_t length) {
+  if (s.length != length) {
+    range_error(env, std::string("Expected a Float32Array of ") + std::to_string(length) +
+                         " elements for " + name + ", but received Float32Array(" +
+                         std::to_string(s.length) + ")");
+  }
+  return s;
+}
+}  // namespace
+
+FloatSpan float_array_any(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Value v = arg(info, index);
+  FloatSpan s;
+  if (!float32_info(info.Env(), v, s)) not_float32(info.Env(), v, name);
+  return s;
 }
 
 FloatSpan float_array(const Napi::CallbackInfo& info, size_t index, const char* name,
                       int64_t length, bool optional) {
   if (optional && index >= info.Length()) return {};  // trailing optional arrays may be left out
   const Napi::Value v = arg(info, index);
+  FloatSpan s;
+  if (float32_info(info.Env(), v, s)) return checked_length(info.Env(), s, name, length);
+  // Not a Float32Array: absent (null or undefined) where that is allowed, else an error. The
+  // type is asked only here, so a present array costs one N-API call.
   if (optional) {
-    // One napi_typeof tells an absent optional array apart; a required one goes straight to
-    // napi_get_typedarray_info, which rejects null as any other non-Float32Array.
     napi_valuetype t;
     if (napi_typeof(info.Env(), v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) {
       return {};
     }
   }
-  FloatSpan s = float_array_any(info, index, name);
-  if (s.length != length) {
-    range_error(info.Env(), std::string("Expected a Float32Array of ") + std::to_string(length) +
-                                " elements for " + name + ", but received Float32Array(" +
-                                std::to_string(s.length) + ")");
-  }
-  return s;
+  not_float32(info.Env(), v, name);
 }
 
 double number_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {

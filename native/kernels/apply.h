@@ -127,21 +127,9 @@ class ChannelAffine {
   // `mean`, `rstd`, `w` and `b` must outlive the applies when exact() is true.
   void fill(const double* mean, const double* rstd, int64_t group_channels, const float* w,
             const float* b) {
-    float *hi = store_.data(), *scale = hi + channels_, *offset = hi + 2 * channels_;
-    int exact = 0;
-#pragma omp simd reduction(| : exact)
-    for (int64_t c = 0; c < channels_; ++c) {
-      const int64_t g = group_channels == 1 ? c : c / group_channels;
-      const double m = mean[g];
-      const double sc = w ? rstd[g] * w[c] : rstd[g];
-      const float h = static_cast<float>(m);
-      const double lo = m - static_cast<double>(h);
-      hi[c] = h;
-      scale[c] = static_cast<float>(sc);
-      offset[c] = static_cast<float>((b ? b[c] : 0.0) - (std::isfinite(lo) ? lo : 0.0) * sc);
-      exact |= needs_exact(m, sc) ? 1 : 0;
-    }
-    exact_ = exact != 0;
+    // One statistic per channel (BatchNorm, InstanceNorm) has its own loop, free of the division.
+    exact_ = group_channels == 1 ? fill_range<true>(mean, rstd, 1, w, b)
+                                 : fill_range<false>(mean, rstd, group_channels, w, b);
     mean_ = mean, rstd_ = rstd, group_channels_ = group_channels, w_ = w, b_ = b;
   }
 
@@ -161,6 +149,39 @@ class ChannelAffine {
   }
 
  private:
+  template <bool kPerChannel>
+  bool fill_range(const double* mean, const double* rstd, int64_t group_channels, const float* w,
+                  const float* b) {
+    if (w && b) return fill_range<kPerChannel, true, true>(mean, rstd, group_channels, w, b);
+    if (w) return fill_range<kPerChannel, true, false>(mean, rstd, group_channels, w, b);
+    if (b) return fill_range<kPerChannel, false, true>(mean, rstd, group_channels, w, b);
+    return fill_range<kPerChannel, false, false>(mean, rstd, group_channels, w, b);
+  }
+  // Branch-free, so it vectorizes: needs_exact and affine_form's isfinite as comparisons.
+  template <bool kPerChannel, bool kW, bool kB>
+  bool fill_range(const double* mean, const double* rstd, int64_t group_channels, const float* w,
+                  const float* b) {
+    float *hi = store_.data(), *scale = hi + channels_, *offset = hi + 2 * channels_;
+    int exact = 0;
+#pragma omp simd reduction(| : exact)
+    for (int64_t c = 0; c < channels_; ++c) {
+      const int64_t g = kPerChannel ? c : c / group_channels;
+      const double m = mean[g];
+      const double sc = kW ? rstd[g] * static_cast<double>(w[c]) : rstd[g];
+      const float h = static_cast<float>(m);
+      const double lo = m - static_cast<double>(h);
+      const double finite_lo = std::fabs(lo) <= DBL_MAX ? lo : 0.0;  // NaN and inf: 0
+      hi[c] = h;
+      scale[c] = static_cast<float>(sc);
+      offset[c] = static_cast<float>((kB ? static_cast<double>(b[c]) : 0.0) - finite_lo * sc);
+      const double a = std::fabs(sc);
+      exact |= static_cast<int>(std::fabs(m) > 1e31) |
+               static_cast<int>(a >= static_cast<double>(FLT_MAX)) |
+               (static_cast<int>(a > 0) & static_cast<int>(a < static_cast<double>(FLT_MIN)));
+    }
+    return exact != 0;
+  }
+
   int64_t channels_;
   Scratch<float, 3 * kInlineChannels> store_;
   bool exact_ = false;

@@ -17,13 +17,18 @@ void normalize_with_running_stats(const float* x, float* out, int64_t batch, int
   if (channels <= 0) return;
   Scratch<double, kInlineChannels> mean(static_cast<size_t>(channels));
   Scratch<double, kInlineChannels> rstd(static_cast<size_t>(channels));
+  double* m = mean.data();
+  double* s = rstd.data();
+#pragma omp simd
   for (int64_t c = 0; c < channels; ++c) {
-    mean[c] = running_mean[c];
-    rstd[c] = rstd_of(running_var[c], eps);
+    m[c] = running_mean[c];
+    s[c] = rstd_of(running_var[c], eps);
   }
-  const StatsOut saved{save_mean, save_rstd, nullptr, nullptr};
-  for (int64_t r = 0; r < repeats; ++r) {
-    for (int64_t c = 0; c < channels; ++c) saved.record(r * channels + c, {mean[c], 0.0, rstd[c]});
+  if (save_mean || save_rstd) {
+    const StatsOut saved{save_mean, save_rstd, nullptr, nullptr};
+    for (int64_t r = 0; r < repeats; ++r) {
+      for (int64_t c = 0; c < channels; ++c) saved.record(r * channels + c, {m[c], 0.0, s[c]});
+    }
   }
   apply_channel_stats(x, out, batch, channels, spatial, channels_last, mean.data(), rstd.data(),
                       weight, bias);
