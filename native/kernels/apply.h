@@ -303,7 +303,13 @@ NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, 
 // numerics as fast_run_sums (kCentre: the shifted sums; else sums of squares). With `ahead` > 0
 // the lines `ahead` values past those of `next` being summed are prefetched (kernels/tiling.h,
 // kPrefetchRowValues).
-template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum = false, class Src>
+//
+// kSumsFromStart: as above. Else (channels-first sets, whose statistics merge several runs
+// anyway) the sums of the output's unaligned head are exact and the blocks start with the aligned
+// body, so that `next` is read with aligned loads where it shares y's alignment (15% faster for
+// BatchNorm training [32, 64, 56, 56] channels-first than loads a head away from alignment).
+template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum = false,
+          bool kSumsFromStart = true, class Src>
 NORMKIT_INLINE void pipelined_src(Src cur, float* sum, float* y, int64_t n, Affine f,
                                   const float* w, const float* b, Src next, float shift,
                                   ShiftedSums& acc, int64_t ahead = 0) {
@@ -317,6 +323,15 @@ NORMKIT_INLINE void pipelined_src(Src cur, float* sum, float* y, int64_t n, Affi
   if constexpr (kStream) {
     h = std::min(unaligned_head(y), n);
     if (h > 0) apply_src<kWeight, kBias, false>(cur, sum, y, h, f, w, b);
+  }
+  if constexpr (!kSumsFromStart) {
+    // Apply and sums both go on from the aligned body.
+    if (h > 0) exact_run_sums<kCentre>(next, h, static_cast<double>(shift), acc);
+    cur = cur.after(h), next = next.after(h), y += h, n -= h;
+    if constexpr (kAdd) sum += h;
+    if constexpr (kWeight) w += h;
+    if constexpr (kBias) b += h;
+    h = 0;
   }
   const vec::F sh = vec::set1(shift);
   BlockSums<kCentre> sums;
@@ -490,8 +505,8 @@ struct Apply {
   NORMKIT_INLINE static void apply_and_accumulate(const float* cur, float* y, int64_t n, Affine f,
                                                   const float* next, float shift,
                                                   ShiftedSums& acc) {
-    pipelined_src<true, false, false, kStream>(Values{cur}, nullptr, y, n, f, nullptr, nullptr,
-                                               Values{next}, shift, acc);
+    pipelined_src<true, false, false, kStream, false, /*kSumsFromStart=*/false>(
+        Values{cur}, nullptr, y, n, f, nullptr, nullptr, Values{next}, shift, acc);
   }
 
   // A row's apply_run (or add_apply_run, with a residual sum as the source) while adding the
