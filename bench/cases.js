@@ -225,8 +225,9 @@ const CASES = [
   rms(ROWS_4096, out([limitRatio(0.85)])),
   gn(HUGE, 32, CF, out([limitRatio(0.9)])),
   gn(HUGE, 32, CL, out([limitRatio(0.9)])),
-  ln([1, 768], { kind: 'latency', targets: [latencyUs(1.5)] }),
-  bn([1, 64, 1, 1], false, CF, { kind: 'latency' }),
+  // Issue 7's small-call targets, validation included.
+  ln([1, 768], { kind: 'latency', targets: [latencyUs(0.5)] }),
+  bn([1, 64, 1, 1], false, CF, { kind: 'latency', targets: [latencyUs(0.6)] }),
 ];
 
 module.exports = { CASES, SCALING_MIN };
