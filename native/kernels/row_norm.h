@@ -41,16 +41,27 @@ struct RowForm {
   bool exact;
 };
 
-// Row r's statistics, recorded, as the apply step's parameters.
+// Row r's sums (fast where trusted, else exact) and the shift they are taken about.
 template <class T, bool kCentre, bool kAdd>
-NORMKIT_INLINE RowForm row_affine(const RowNorm& a, int64_t r) {
+NORMKIT_INLINE RunMoments row_moments(const RowNorm& a, int64_t r) {
   const int64_t n = a.cols, at = r * n;
-  const RunMoments m = kAdd ? add_run_moments<T, kCentre>(a.input + at, a.residual + at, n)
-                            : run_moments<T, kCentre>(a.input + at, n);
+  return kAdd ? add_run_moments<T, kCentre>(a.input + at, a.residual + at, n)
+              : run_moments<T, kCentre>(a.input + at, n);
+}
+
+// Row r's statistics from its sums, recorded, as the apply step's parameters.
+template <bool kCentre>
+NORMKIT_INLINE RowForm row_form(const RowNorm& a, int64_t r, const RunMoments& m) {
+  const int64_t n = a.cols;
   const Stats st =
       kCentre ? finish_centred(m.sums, m.shift, n, a.eps) : finish_uncentred(m.sums, n, a.eps);
   a.stats.record(r, st);
   return {affine_form(st.mean, st.rstd, 0.0), st.mean, st.rstd, needs_exact(st.mean, st.rstd)};
+}
+
+template <class T, bool kCentre, bool kAdd>
+NORMKIT_INLINE RowForm row_affine(const RowNorm& a, int64_t r) {
+  return row_form<kCentre>(a, r, row_moments<T, kCentre, kAdd>(a, r));
 }
 
 template <class T, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
@@ -89,8 +100,9 @@ NORMKIT_INLINE auto row_src(const RowNorm& a, int64_t r) {
 // Rows [begin, end) as a software pipeline: each row is normalized while the next one's sums are
 // taken in the same loop (apply_and_accumulate_row), so reading new rows and writing results
 // overlap as in a copy (LayerNorm [174762, 768] out of cache, 2 threads: from 0.6 to 0.75 of the
-// streaming-store copy, 0.8 to 0.9 with the prefetch). The first row's sums are taken alone; sums
-// the trust check rejects are redone exactly before they are used.
+// streaming-store copy, 0.8 to 0.9 with the prefetch). The first row's sums, and those after a
+// row on the exact path, are taken alone (row_moments); pipelined sums the trust check rejects
+// are redone exactly before they are used.
 template <class T, bool kCentre, bool kAdd, bool kWeight, bool kBias, int kStreamMode>
 NORMKIT_INLINE void rows_pipelined(const RowNorm& a, int64_t begin, int64_t end) {
   constexpr bool kStream = kStreamMode != kNoStream;
@@ -99,53 +111,34 @@ NORMKIT_INLINE void rows_pipelined(const RowNorm& a, int64_t begin, int64_t end)
   // The row after the next one is prefetched while the next is summed, for rows short enough
   // that the hardware prefetchers, which stop at page boundaries, fall behind.
   const int64_t ahead = end - begin > 2 && n <= kPrefetchRowValues ? n : 0;
-  const auto shift_of = [&](int64_t r) {
-    const auto src = row_src<kAdd>(a, r);
-    return kCentre ? median_of_first_three(n, [&src](int64_t k) { return src[k]; }) : 0.0f;
-  };
-  float shift = shift_of(begin);
-  ShiftedSums acc;
-  if constexpr (kAdd) {
-    T::template add_run_sums_fast<kCentre>(a.input + begin * n, a.residual + begin * n, n, shift,
-                                           acc);
-  } else {
-    T::template run_sums_fast<kCentre>(a.input + begin * n, n, shift, acc);
-  }
+  RunMoments m = row_moments<T, kCentre, kAdd>(a, begin);
+  bool pipelined = false;  // m's sums came from the pipeline, unchecked
   for (int64_t r = begin; r < end; ++r) {
     const int64_t at = r * n;
-    if (T::kFastSumsInexact && !trust_fast_sums<kCentre>(acc, n)) {
-      acc = ShiftedSums{};
+    if (pipelined && T::kFastSumsInexact && !trust_fast_sums<kCentre>(m.sums, n)) {
+      // The pipelined sums of this row are rejected: exact ones, about the same shift.
+      m.sums = ShiftedSums{};
       if constexpr (kAdd) {
-        T::template add_run_sums<kCentre>(a.input + at, a.residual + at, n, shift, acc);
+        T::template add_run_sums<kCentre>(a.input + at, a.residual + at, n, m.shift, m.sums);
       } else {
-        T::template run_sums<kCentre>(a.input + at, n, shift, acc);
+        T::template run_sums<kCentre>(a.input + at, n, m.shift, m.sums);
       }
     }
-    const Stats st =
-        kCentre ? finish_centred(acc, shift, n, a.eps) : finish_uncentred(acc, n, a.eps);
-    a.stats.record(r, st);
-    const RowForm form{affine_form(st.mean, st.rstd, 0.0), st.mean, st.rstd,
-                       needs_exact(st.mean, st.rstd)};
-    acc = ShiftedSums{};
-    if (r + 1 == end) {
+    const RowForm form = row_form<kCentre>(a, r, m);
+    if (r + 1 == end || form.exact) {
       row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, form);
-      break;
+      if (r + 1 < end) m = row_moments<T, kCentre, kAdd>(a, r + 1);
+      pipelined = false;
+      continue;
     }
-    const float next_shift = shift_of(r + 1);
-    if (form.exact) {
-      row_apply<T, kAdd, kWeight, kBias, kStreamMode>(a, r, form);
-      if constexpr (kAdd) {
-        T::template add_run_sums_fast<kCentre>(a.input + at + n, a.residual + at + n, n, next_shift,
-                                               acc);
-      } else {
-        T::template run_sums_fast<kCentre>(a.input + at + n, n, next_shift, acc);
-      }
-    } else {
-      T::template apply_and_accumulate_row<kCentre, kWeight, kBias, kStream, kStreamSum>(
-          row_src<kAdd>(a, r), kAdd ? a.sum_out + at : nullptr, a.out + at, n, form.f, a.weight,
-          a.bias, row_src<kAdd>(a, r + 1), next_shift, acc, ahead);
-    }
-    shift = next_shift;
+    const auto next = row_src<kAdd>(a, r + 1);
+    const float next_shift =
+        kCentre ? median_of_first_three(n, [&next](int64_t k) { return next[k]; }) : 0.0f;
+    m = RunMoments{ShiftedSums{}, next_shift};
+    T::template apply_and_accumulate_row<kCentre, kWeight, kBias, kStream, kStreamSum>(
+        row_src<kAdd>(a, r), kAdd ? a.sum_out + at : nullptr, a.out + at, n, form.f, a.weight,
+        a.bias, next, next_shift, m.sums, ahead);
+    pipelined = true;
   }
   if constexpr (kStream) T::fence();
 }
