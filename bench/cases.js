@@ -1,9 +1,11 @@
 'use strict';
 
-// The bench cases (all float32). A case names its op by the descriptor's name (lib/ops/<op>.ts:
-// `layerNorm`, `groupNorm`, ...) and says how to build that op's positional arguments from the
-// case's data; run.js calls every implementation the same way, `impl[op](...args)`, for normkit,
-// `normkit.reference` and the plain JS peer (bench/plain.js, the same signatures).
+// The bench cases (all float32), built from the op descriptors (lib/ops/<op>.ts `bench`, through
+// dist/ops): each op declares its shapes, options and targets; this file derives the positional
+// arguments of the public call from the descriptor's params and options, so it names no op.
+// run.js calls every implementation the same way, `impl[op](...args)`, for normkit,
+// `normkit.reference` and the plain JS peer (bench/plain.js, the same signatures, for the ops it
+// has).
 //
 // Fields:
 //   op           the descriptor name: normkit[op], normkit.reference[op], plain[op]
@@ -25,209 +27,114 @@
 //                cores
 //   outOfCache   far larger than any last-level cache (512 MiB inputs): judged against the
 //                streaming-store copy only; skipped by --quick unless --large, and by --no-large
+//   counts       the op's count arguments (numGroups); layout, training: the options peers need
+//   sizes        the kernel's size arguments for the shape (the descriptor's shape rule), which
+//                scripts/gen-ops.js turns into the native scaling bench's calls
 
-const copyRatio = (min) => ({ type: 'copyRatio', min });
-const copyTime = (max) => ({ type: 'copyTime', max });
-const latencyUs = (max) => ({ type: 'latencyUs', max });
-// Against the streaming-store copy of the same bytes (the memory limit), issue 7's targets.
-const limitRatio = (min) => ({ type: 'limitRatio', min });
-const pairRatio = (min) => ({ type: 'pairRatio', min });
+const path = require('path');
+
+const { OPS } = require(path.join(__dirname, '..', 'dist', 'ops', 'index.js'));
 
 const SCALING_MIN = 1.6;
-const EPS = 1e-5;
+// The targets' kinds: minima and maxima (lib/op.ts BenchTarget).
+const MAXIMA = new Set(['copyTime', 'latencyUs']);
 
 const dims = (shape) => shape.join('x');
 const show = (shape) => `[${shape.join(',')}]`;
 const last = (shape) => shape[shape.length - 1];
-const outs = (d, o) => (o.withOut ? { out: d.out } : {});
-const sumOuts = (d, o) => (o.withOut ? { out: d.out, sumOut: d.sumOut } : {});
-const tag = (layout) => (layout === 'channels_last' ? 'NHWC' : 'NCHW');
+const numel = (shape) => shape.reduce((a, b) => a * b, 1);
 
-// `extra.id`, where given, replaces the id's prefix (derived from `short` otherwise) so that a
-// --filter prefix of one case does not match another (`ln-` and the fused `addlayernorm-`).
-function base(op, short, shape, { id, ...extra }) {
+// The role of the kernel argument an option fills (input, param, state, output, ...).
+const roleOf = (op, arg) => (op.args.find((a) => a.name === arg) || {}).role;
+
+// The public call's positional arguments for case `b` of `op`, from the data d; `input` replaces
+// the first tensor (the unfused pair normalizes d.sum). Arrays the op updates are copied with
+// o.fresh, outputs passed only with o.withOut; scalars, flags and layouts only where the case
+// sets them (the rest at the op's defaults).
+function callArgs(op, b, d, o, input) {
+  const tensors = [input || d.input, d.residual];
+  let t = 0;
+  return op.params.map((p) => {
+    if (p.kind === 'tensor') return tensors[t++];
+    if (p.kind === 'normalizedShape') return [last(b.shape)];
+    if (p.kind === 'count') return b.counts[p.name];
+    const options = {};
+    for (const [key, spec] of Object.entries(op.options)) {
+      if (spec.kind !== 'array') {
+        if (b.options && key in b.options) options[key] = b.options[key];
+        continue;
+      }
+      const role = roleOf(op, spec.arg);
+      if (role === 'output') {
+        if (o.withOut) options[key] = d[spec.arg];
+      } else if ((b.arrays || ['weight', 'bias']).includes(key) && key in d) {
+        options[key] = role === 'state' ? o.fresh(d[key]) : d[key];
+      }
+    }
+    return options;
+  });
+}
+
+// The descriptor's shape rule on a shape: the kernel's size arguments, and the parameter length.
+function shapeSizes(op, b) {
+  const tensors = {};
+  for (const p of op.params) {
+    if (p.kind === 'tensor')
+      tensors[p.name] = { data: null, shape: [...b.shape], label: `${p.name}.shape` };
+  }
+  const snapshot = { tensors, normalizedShape: [last(b.shape)], counts: b.counts || {} };
+  const sizes = op.sizes(snapshot);
+  return { sizes, params: numel(op.describe(sizes, snapshot).paramShape) };
+}
+
+function benchCase(op, b) {
   const prefix =
-    id ||
-    short
+    b.id ||
+    b.label
       .toLowerCase()
       .replace(/[^a-z0-9 ]/g, '')
       .replace(/ /g, '-');
+  const inputs = op.params.filter((p) => p.kind === 'tensor').length;
+  const outputs = op.args.filter((a) => a.role === 'output').length;
+  const layoutKey = Object.keys(op.options).find((k) => op.options[k].kind === 'layout');
+  const { sizes, params } = shapeSizes(op, b);
+  const pairOp = op.unfused && OPS[op.unfused];
   return {
-    id: `${prefix}-${dims(shape)}`,
-    name: `${short} ${show(shape)}`,
-    short,
-    op,
-    shape,
-    params: shape[1],
-    inputs: 1,
-    streams: 2,
-    kind: 'throughput',
-    large: false,
-    outOfCache: false,
-    targets: [],
-    peer: {},
-    ...extra,
+    id: `${prefix}-${dims(b.shape)}`,
+    name: `${b.label} ${show(b.shape)}`,
+    short: b.label,
+    op: op.name,
+    shape: [...b.shape],
+    params,
+    inputs,
+    streams: inputs + outputs,
+    kind: b.kind || 'throughput',
+    large: Boolean(b.large || b.outOfCache),
+    outOfCache: Boolean(b.outOfCache),
+    targets: Object.entries(b.targets || {}).map(([type, v]) =>
+      MAXIMA.has(type) ? { type, max: v } : { type, min: v },
+    ),
+    counts: { ...(b.counts || {}) },
+    layout: layoutKey ? (b.options && b.options[layoutKey]) || 'channels_first' : undefined,
+    training: b.options ? b.options.training : undefined,
+    peer: { ...(b.counts || {}) },
+    sizes,
+    bench: b,
+    args: (d, o) => callArgs(op, b, d, o),
+    pair: pairOp && {
+      op: pairOp.name,
+      args: (d, o) => callArgs(pairOp, b, d, o, d.sum),
+    },
   };
 }
 
-function ln(shape, extra = {}) {
-  const short = extra.kind === 'latency' ? 'LN latency' : 'LN';
-  return base('layerNorm', short, shape, {
-    params: last(shape),
-    args: (d, o) => [
-      d.input,
-      [last(shape)],
-      { weight: d.weight, bias: d.bias, eps: EPS, ...outs(d, o) },
-    ],
-    ...extra,
-  });
-}
-
-function bn(shape, training, layout, extra = {}) {
-  const rank = shape.length === 2 ? 'BN1d' : 'BN2d';
-  const mode = training ? 'train' : 'eval';
-  const short =
-    extra.kind === 'latency'
-      ? `BN ${mode} latency`
-      : `${rank} ${mode}${shape.length === 2 ? '' : ` ${tag(layout)}`}`;
-  return base('batchNorm', short, shape, {
-    layout,
-    training,
-    args: (d, o) => [
-      d.input,
-      {
-        runningMean: o.fresh(d.runningMean),
-        runningVar: o.fresh(d.runningVar),
-        weight: d.weight,
-        bias: d.bias,
-        training,
-        momentum: 0.1,
-        eps: EPS,
-        layout,
-        ...outs(d, o),
-      },
-    ],
-    ...extra,
-  });
-}
-
-// RMSNorm with a weight over the last dimension, PyTorch's default eps (float32 epsilon).
-function rms(shape, extra = {}) {
-  return base('rmsNorm', 'RMS', shape, {
-    params: last(shape),
-    args: (d, o) => [d.input, [last(shape)], { weight: d.weight, ...outs(d, o) }],
-    ...extra,
-  });
-}
-
-function gn(shape, groups, layout, extra = {}) {
-  return base('groupNorm', `GN G=${groups} ${tag(layout)}`, shape, {
-    layout,
-    peer: { groups },
-    args: (d, o) => [
-      d.input,
-      groups,
-      { weight: d.weight, bias: d.bias, eps: EPS, layout, ...outs(d, o) },
-    ],
-    ...extra,
-  });
-}
-
-// InstanceNorm with affine parameters and no running statistics (InstanceNorm2d({ affine: true })).
-function inorm(shape, layout, extra = {}) {
-  return base('instanceNorm', `IN2d ${tag(layout)}`, shape, {
-    layout,
-    args: (d, o) => [d.input, { weight: d.weight, bias: d.bias, eps: EPS, layout, ...outs(d, o) }],
-    ...extra,
-  });
-}
-
-// The fused residual ops: read input and residual, write out and sum (4 streams). `pair` is the
-// unfused pair: the add into d.sumOut, then the plain norm of d.sumOut into d.out.
-function addLn(shape, extra = {}) {
-  const ns = [last(shape)];
-  return base('addLayerNorm', 'Add+LN', shape, {
-    id: 'addlayernorm',
-    params: last(shape),
-    inputs: 2,
-    streams: 4,
-    args: (d, o) => [
-      d.input,
-      d.residual,
-      ns,
-      { weight: d.weight, bias: d.bias, eps: EPS, ...sumOuts(d, o) },
-    ],
-    pair: {
-      op: 'layerNorm',
-      args: (d, o) => [d.sum, ns, { weight: d.weight, bias: d.bias, eps: EPS, ...outs(d, o) }],
-    },
-    ...extra,
-  });
-}
-
-function addRms(shape, extra = {}) {
-  const ns = [last(shape)];
-  return base('addRmsNorm', 'Add+RMS', shape, {
-    id: 'addrmsnorm',
-    params: last(shape),
-    inputs: 2,
-    streams: 4,
-    args: (d, o) => [d.input, d.residual, ns, { weight: d.weight, ...sumOuts(d, o) }],
-    pair: {
-      op: 'rmsNorm',
-      args: (d, o) => [d.sum, ns, { weight: d.weight, ...outs(d, o) }],
-    },
-    ...extra,
-  });
-}
-
-const CF = 'channels_first';
-const CL = 'channels_last';
-const BIG = [32, 64, 56, 56];
-const SMALL = [8, 256, 14, 14];
-// Out of cache: 512 MiB inputs ([174762, 768], [32768, 4096]) and 392 MiB ([512, 64, 56, 56]),
-// far beyond a 32 MiB last-level cache, so every call streams the input from memory and the
-// output back to it, as the streaming-store copy does.
-const HUGE = [512, 64, 56, 56];
-const ROWS_768 = [174762, 768];
-const ROWS_4096 = [32768, 4096];
-const out = (targets) => ({ large: true, outOfCache: true, targets });
-
-const CASES = [
-  ln([8192, 768], { large: true, targets: [copyRatio(0.85)] }),
-  ln([2048, 4096], { large: true, targets: [copyRatio(0.85)] }),
-  ln([512, 1024]),
-  ln([64, 128]),
-  bn(BIG, true, CF, { large: true, targets: [copyTime(1.25)] }),
-  bn(BIG, true, CL, { large: true, targets: [copyTime(1.5)] }),
-  bn(BIG, false, CF, { large: true, targets: [copyRatio(0.85)] }),
-  bn(BIG, false, CL, { large: true, targets: [copyRatio(0.85)] }),
-  bn(SMALL, true, CF),
-  bn(SMALL, true, CL),
-  bn(SMALL, false, CF, { targets: [copyRatio(0.85)] }),
-  bn(SMALL, false, CL, { targets: [copyRatio(0.85)] }),
-  bn([65536, 64], true, CF, { large: true, targets: [copyRatio(0.85)] }),
-  rms([8192, 768], { large: true, targets: [copyRatio(0.85)] }),
-  rms([2048, 4096], { large: true }),
-  gn(BIG, 32, CF, { large: true, targets: [copyRatio(0.85)] }),
-  gn(BIG, 32, CL, { large: true, targets: [copyRatio(0.85)] }),
-  inorm(BIG, CF, { large: true }),
-  inorm(BIG, CL, { large: true }),
-  addLn([8192, 768], { large: true, targets: [pairRatio(1.2)] }),
-  addRms([8192, 768], { large: true, targets: [pairRatio(1.2)] }),
-  ln(ROWS_768, out([limitRatio(0.85)])),
-  ln(ROWS_4096, out([limitRatio(0.85)])),
-  bn(HUGE, true, CF, out([limitRatio(0.75)])),
-  bn(HUGE, true, CL, out([limitRatio(0.6)])),
-  bn(HUGE, false, CF, out([limitRatio(0.9)])),
-  bn(HUGE, false, CL, out([limitRatio(0.9)])),
-  rms(ROWS_768, out([limitRatio(0.85)])),
-  rms(ROWS_4096, out([limitRatio(0.85)])),
-  gn(HUGE, 32, CF, out([limitRatio(0.9)])),
-  gn(HUGE, 32, CL, out([limitRatio(0.9)])),
-  // Issue 7's small-call targets, validation included.
-  ln([1, 768], { kind: 'latency', targets: [latencyUs(0.5)] }),
-  bn([1, 64, 1, 1], false, CF, { kind: 'latency', targets: [latencyUs(0.6)] }),
-];
+// In-cache throughput cases first, then the out-of-cache ones, then the small calls; in each,
+// the plain ops before the fused ones, each in the registry's order.
+const GROUP = (c) => (c.kind === 'latency' ? 4 : c.outOfCache ? 2 : 0) + (c.pair ? 1 : 0);
+const CASES = Object.values(OPS)
+  .flatMap((op) => (op.bench || []).map((b) => benchCase(op, b)))
+  .map((c, i) => ({ c, i }))
+  .sort((x, y) => GROUP(x.c) - GROUP(y.c) || x.i - y.i)
+  .map(({ c }) => c);
 
 module.exports = { CASES, SCALING_MIN };

@@ -120,7 +120,7 @@ def group_norm(torch, F, case, gen):
     c = case["shape"][1]
     w = torch.randn(c, generator=gen)
     b = torch.randn(c, generator=gen)
-    groups = case["peer"]["groups"]
+    groups = case["peer"]["numGroups"]
     return lambda x: F.group_norm(x, groups, w, b, 1e-5)
 
 

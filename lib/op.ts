@@ -143,7 +143,43 @@ export interface OpDescriptor<
   reference(...args: KernelArgs<A>): void;
   /** The conformance file's op name (`layer_norm`), where it has cases. */
   readonly conformance?: string;
+  /** A fused residual op's plain op (`layerNorm` for `addLayerNorm`): the bench's unfused pair. */
+  readonly unfused?: string;
+  /** The op's cases in `npm run bench` and the native scaling bench (built from this descriptor). */
+  readonly bench?: readonly BenchCase[];
 }
+
+/**
+ * A bench case of an op (`npm run bench`, bench/native/scaling.cc): the call is built from the
+ * descriptor, with the input filled with random values, the op's parameters (weight, bias) passed
+ * unless `arrays` says otherwise, and the other options at their defaults unless `options` sets
+ * them.
+ */
+export interface BenchCase {
+  /** The short name in the tables (`LN`, `BN2d train NCHW`); the case id derives from it. */
+  readonly label: string;
+  /** The input's shape; normalizedShape, where the op takes one, is its last dimension. */
+  readonly shape: readonly number[];
+  /** Replaces the id's prefix where one would be a prefix of another op's (`addlayernorm`). */
+  readonly id?: string;
+  /** Values of the op's scalar, flag and layout options (`{ training: true }`). */
+  readonly options?: Readonly<Record<string, number | boolean | string>>;
+  /** The op's count arguments (`{ numGroups: 32 }`). */
+  readonly counts?: Readonly<Record<string, number>>;
+  /** The optional array options passed (default: the op's parameters). */
+  readonly arrays?: readonly string[];
+  /** 'latency': the allocating call, µs per call; default 'throughput', into preallocated outputs. */
+  readonly kind?: 'throughput' | 'latency';
+  /** Carries the thread-scaling target. */
+  readonly large?: boolean;
+  /** Far larger than any last-level cache: judged against the streaming-store copy. */
+  readonly outOfCache?: boolean;
+  /** What the case must reach (bench/README.md): ratios to the copy, the limit, the pair; µs. */
+  readonly targets?: Readonly<Partial<Record<BenchTarget, number>>>;
+}
+
+/** A bench target: `copyRatio`, `limitRatio`, `pairRatio` are minima; `copyTime`, `latencyUs` maxima. */
+export type BenchTarget = 'copyRatio' | 'copyTime' | 'limitRatio' | 'pairRatio' | 'latencyUs';
 
 /** Declares an op; keeps the literal types of `args` for the kernel signatures. */
 export function defineOp<const A extends readonly ArgSpec[], const K extends string>(

@@ -7,6 +7,12 @@
 //   esm/index.mjs             the ES module entry: every export of the CommonJS build by name
 //   native/binding/ops.gen.h  the binding's table: each op's kernel arguments (kind, public name,
 //                             length, roles, in-place allowances) and its call of the C++ kernel
+//   native/kernels/ops.gen.h  every op's C++ kernel signature, in the descriptor's positional
+//                             order, as one X-macro: kernels/ops.h declares the kernels from it,
+//                             kernels/table.{h,cc} build each tier's table and kernels/dispatch.cc
+//                             forwards to the tier in use, none of them naming an op
+//   bench/native/cases.gen.h  the native scaling bench's cases: each bench case of a descriptor
+//                             (`bench`, through bench/cases.js) as a call of its C++ kernel
 // `node scripts/gen-ops.js` writes them (building dist/ with tsc in between); `--check` compares
 // instead and exits 1 when a file is stale (npm test runs it).
 const fs = require('fs');
@@ -103,6 +109,110 @@ function nativeTable(ops) {
   return out.join('\n');
 }
 
+// The C++ type of a kernel argument: arrays the op only reads are const.
+function cxxType(a) {
+  if (a.kind === 'f32' || a.kind === 'f32?') {
+    return a.role === 'input' || a.role === 'param' ? 'const float*' : 'float*';
+  }
+  return { size: 'int64_t', bool: 'bool', number: 'double' }[a.kind];
+}
+const snake = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function kernelList(ops) {
+  const out = [
+    `// ${HEADER}`,
+    '// Every op\'s forward kernel as X(name, (parameters), (arguments)), in the positional order of',
+    '// its descriptor (lib/ops/<op>.ts `args`). Included by kernels/ops.h, which declares the kernels',
+    '// from it; kernels/table.{h,cc} and kernels/dispatch.cc expand it too. What each kernel',
+    '// computes is said in its file, native/kernels/<op>.cc.',
+    '#pragma once',
+    '',
+    '#define NORMKIT_FOR_EACH_KERNEL(X) \\',
+  ];
+  const list = Object.values(ops);
+  list.forEach((op, i) => {
+    const params = op.args.map((a) => `${cxxType(a)} ${snake(a.name)}`).join(', ');
+    const args = op.args.map((a) => snake(a.name)).join(', ');
+    const end = i === list.length - 1 ? '' : ' \\';
+    out.push(`  X(${op.cxx}, (${params}), (${args}))${end}`);
+  });
+  out.push('');
+  return out.join('\n');
+}
+
+// A JS number as a C++ double literal.
+const cxxNumber = (v) => {
+  const t = String(v);
+  return /[.e]/.test(t) ? t : `${t}.0`;
+};
+
+// The C++ arguments of op's kernel for bench case c (bench/cases.js): the sizes from the shape
+// rule, the arrays the case passes (bench/native/scaling.cc's Buffers), its options or their
+// defaults; `input` replaces the first input (the unfused pair normalizes the sum).
+function scalingArgs(op, c, input) {
+  const BUFFER = { weight: 'b.w', bias: 'b.b', runningMean: 'b.rm', runningVar: 'b.rv' };
+  const optionOf = (arg) => Object.entries(op.options).find(([, spec]) => spec.arg === arg) || [];
+  const passed = c.bench.arrays || ['weight', 'bias'];
+  const inputs = [input || 'b.x', 'b.r'];
+  const outputs = ['b.y', 'b.s'];
+  return op.args.map((a) => {
+    const [key, spec] = optionOf(a.name);
+    const given = key !== undefined && c.bench.options && key in c.bench.options;
+    switch (a.role) {
+      case 'input':
+        return inputs.shift();
+      case 'size':
+        return `int64_t{${c.sizes[a.name]}}`;
+      case 'param':
+      case 'state':
+        return passed.includes(key) ? BUFFER[key] : 'nullptr';
+      case 'output':
+        return outputs.shift();
+      case 'saved':
+        return 'nullptr';
+      case 'flag':
+        if (spec.kind === 'layout') return String(given && c.bench.options[key] === 'channels_last');
+        return String(given ? c.bench.options[key] : spec.default);
+      case 'scalar':
+        return cxxNumber(given ? c.bench.options[key] : spec.default);
+      default:
+        throw new Error(`${op.name}: no bench value for ${a.name} (${a.role})`);
+    }
+  });
+}
+
+function scalingCases(ops, cases) {
+  const out = [
+    `// ${HEADER}`,
+    '// The cases of bench/native/scaling.cc: every throughput case of the descriptors\' `bench`',
+    '// (bench/cases.js), and for a fused op its unfused pair (the add as its own pass, then the op',
+    '// it fuses), as a call of the C++ kernel. Included once, by bench/native/scaling.cc.',
+    '#pragma once',
+    '',
+    'inline const ScalingCase kCases[] = {',
+  ];
+  const byName = Object.fromEntries(Object.values(ops).map((op) => [op.name, op]));
+  for (const c of cases.filter((k) => k.kind === 'throughput')) {
+    const op = byName[c.op];
+    const base = `${snake(op.name)} ${c.name.replace(/,/g, ', ')}`;
+    const head = (name) =>
+      `    {"${c.outOfCache ? 'large ' : ''}${name}", ${c.shape.reduce((x, y) => x * y, 1)}, ` +
+      `${c.params}, ${c.inputs}, [](const Buffers& b) {`;
+    out.push(head(base), `       ${op.cxx}(${scalingArgs(op, c).join(', ')});`, '     }},');
+    if (c.pair) {
+      const pair = byName[c.pair.op];
+      out.push(
+        head(`${snake(op.name)} ${c.short} unfused ${c.name.slice(c.short.length + 1).replace(/,/g, ', ')}`),
+        '       add(b.x, b.r, b.s, b.n);',
+        `       ${pair.cxx}(${scalingArgs(pair, c, 'b.s').join(', ')});`,
+        '     }},',
+      );
+    }
+  }
+  out.push('};', '');
+  return out.join('\n');
+}
+
 function esmEntry(names) {
   const lines = [
     `// ${HEADER}`,
@@ -137,5 +247,8 @@ ok = emit('lib/api.ts', barrel(files)) && ok;
 if (!check) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
 const { OPS } = require(path.join(ROOT, 'dist/ops/index.js'));
 ok = emit('native/binding/ops.gen.h', nativeTable(OPS)) && ok;
+ok = emit('native/kernels/ops.gen.h', kernelList(OPS)) && ok;
+const { CASES } = require(path.join(ROOT, 'bench/cases.js'));
+ok = emit('bench/native/cases.gen.h', scalingCases(OPS, CASES)) && ok;
 ok = emit('esm/index.mjs', esmEntry(Object.keys(require(path.join(ROOT, 'dist/index.js'))))) && ok;
 process.exit(ok ? 0 : 1);

@@ -13,6 +13,8 @@ const GENERATED = [
   'lib/api.ts',
   'esm/index.mjs',
   'native/binding/ops.gen.h',
+  'native/kernels/ops.gen.h',
+  'bench/native/cases.gen.h',
 ] as const;
 
 describe('generated files (scripts/gen-ops.js)', function () {
@@ -28,7 +30,7 @@ describe('generated files (scripts/gen-ops.js)', function () {
     let dir = '';
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'normkit-gen-'));
-      for (const part of ['scripts/gen-ops.js', 'lib', 'dist', ...GENERATED]) {
+      for (const part of ['scripts/gen-ops.js', 'bench/cases.js', 'lib', 'dist', ...GENERATED]) {
         fs.cpSync(path.join(REPO_ROOT, part), path.join(dir, part), { recursive: true });
       }
     });

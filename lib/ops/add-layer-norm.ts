@@ -41,4 +41,14 @@ export const addLayerNormOp = defineOp({
   describe: describeRows,
   results: { output: 'out', sum: 'sumOut' },
   reference: addLayerNormForward,
+  unfused: 'layerNorm',
+  bench: [
+    {
+      label: 'Add+LN',
+      id: 'addlayernorm',
+      shape: [8192, 768],
+      large: true,
+      targets: { pairRatio: 1.2 },
+    },
+  ],
 });

@@ -38,4 +38,14 @@ export const addRmsNormOp = defineOp({
   describe: describeRows,
   results: { output: 'out', sum: 'sumOut' },
   reference: addRmsNormForward,
+  unfused: 'rmsNorm',
+  bench: [
+    {
+      label: 'Add+RMS',
+      id: 'addrmsnorm',
+      shape: [8192, 768],
+      large: true,
+      targets: { pairRatio: 1.2 },
+    },
+  ],
 });

@@ -3,6 +3,8 @@ import { defineOp, flag, input, output, param, saved, scalar, size, state } from
 import { batchNormForward } from '../reference/batch-norm';
 import { channelSizes, invalid } from '../validate';
 
+const BN_ARRAYS = ['runningMean', 'runningVar', 'weight', 'bias'];
+
 export const batchNormOp = defineOp({
   name: 'batchNorm',
   kernel: 'batchNormForward',
@@ -64,4 +66,38 @@ export const batchNormOp = defineOp({
   }),
   results: 'out',
   reference: batchNormForward,
+  // [32, 64, 56, 56] is 25.7 MB (in a 32 MiB last-level cache); [512, 64, 56, 56] 392 MiB.
+  bench: [
+    ...[true, false].flatMap((training) =>
+      (['channels_first', 'channels_last'] as const).flatMap((layout) => {
+        const label = `BN2d ${training ? 'train' : 'eval'} ${layout === 'channels_last' ? 'NHWC' : 'NCHW'}`;
+        const common = { label, options: { training, layout }, arrays: BN_ARRAYS };
+        const inCache = training
+          ? { copyTime: layout === 'channels_last' ? 1.5 : 1.25 }
+          : { copyRatio: 0.85 };
+        const limit = training ? (layout === 'channels_last' ? 0.6 : 0.75) : 0.9;
+        return [
+          { ...common, shape: [32, 64, 56, 56], large: true, targets: inCache },
+          { ...common, shape: [8, 256, 14, 14], targets: training ? {} : { copyRatio: 0.85 } },
+          { ...common, shape: [512, 64, 56, 56], outOfCache: true, targets: { limitRatio: limit } },
+        ];
+      }),
+    ),
+    {
+      label: 'BN1d train',
+      shape: [65536, 64],
+      options: { training: true },
+      arrays: BN_ARRAYS,
+      large: true,
+      targets: { copyRatio: 0.85 },
+    },
+    // Issue 7's small-call target, validation included.
+    {
+      label: 'BN eval latency',
+      shape: [1, 64, 1, 1],
+      arrays: BN_ARRAYS,
+      kind: 'latency',
+      targets: { latencyUs: 0.6 },
+    },
+  ],
 });

@@ -66,4 +66,15 @@ export const groupNormOp = defineOp({
   }),
   results: 'out',
   reference: groupNormForward,
+  // [32, 64, 56, 56] is 25.7 MB (in a 32 MiB last-level cache); [512, 64, 56, 56] 392 MiB.
+  bench: [
+    ...(['channels_first', 'channels_last'] as const).flatMap((layout) => {
+      const label = `GN G=32 ${layout === 'channels_last' ? 'NHWC' : 'NCHW'}`;
+      const common = { label, counts: { numGroups: 32 }, options: { layout } };
+      return [
+        { ...common, shape: [32, 64, 56, 56], large: true, targets: { copyRatio: 0.85 } },
+        { ...common, shape: [512, 64, 56, 56], outOfCache: true, targets: { limitRatio: 0.9 } },
+      ];
+    }),
+  ],
 });

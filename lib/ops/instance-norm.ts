@@ -66,4 +66,11 @@ export const instanceNormOp = defineOp({
   }),
   results: 'out',
   reference: instanceNormForward,
+  // With affine parameters and no running statistics (InstanceNorm2d({ affine: true })).
+  bench: (['channels_first', 'channels_last'] as const).map((layout) => ({
+    label: `IN2d ${layout === 'channels_last' ? 'NHWC' : 'NCHW'}`,
+    shape: [32, 64, 56, 56],
+    options: { layout },
+    large: true,
+  })),
 });

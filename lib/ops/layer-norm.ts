@@ -33,4 +33,15 @@ export const layerNormOp = defineOp({
   describe: describeRows,
   results: 'out',
   reference: layerNormForward,
+  bench: [
+    { label: 'LN', shape: [8192, 768], large: true, targets: { copyRatio: 0.85 } },
+    { label: 'LN', shape: [2048, 4096], large: true, targets: { copyRatio: 0.85 } },
+    { label: 'LN', shape: [512, 1024] },
+    { label: 'LN', shape: [64, 128] },
+    // Out of cache: 512 MiB inputs.
+    { label: 'LN', shape: [174762, 768], outOfCache: true, targets: { limitRatio: 0.85 } },
+    { label: 'LN', shape: [32768, 4096], outOfCache: true, targets: { limitRatio: 0.85 } },
+    // Issue 7's small-call target, validation included.
+    { label: 'LN latency', shape: [1, 768], kind: 'latency', targets: { latencyUs: 0.5 } },
+  ],
 });

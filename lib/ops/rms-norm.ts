@@ -32,4 +32,10 @@ export const rmsNormOp = defineOp({
   describe: describeRows,
   results: 'out',
   reference: rmsNormForward,
+  bench: [
+    { label: 'RMS', shape: [8192, 768], large: true, targets: { copyRatio: 0.85 } },
+    { label: 'RMS', shape: [2048, 4096], large: true },
+    { label: 'RMS', shape: [174762, 768], outOfCache: true, targets: { limitRatio: 0.85 } },
+    { label: 'RMS', shape: [32768, 4096], outOfCache: true, targets: { limitRatio: 0.85 } },
+  ],
 });

@@ -1,3 +1,6 @@
+// add_layer_norm_forward: sum_out = input + residual; out = layer_norm(sum_out). sum_out may
+// equal input or residual; out may equal input or residual, never sum_out.
+//
 // Residual add + LayerNorm: the add as the pre-op of the row moments, which write the sums the
 // apply then reads back from L1/L2 (four memory streams where add, then LayerNorm, take five).
 #include "kernels/ops.h"

@@ -1,3 +1,6 @@
+// add_rms_norm_forward: sum_out = input + residual; out = rms_norm(sum_out). Aliasing as
+// add_layer_norm_forward.
+//
 // Residual add + RMSNorm: add_layer_norm's pre-op on RMSNorm's uncentred row moments.
 #include "kernels/ops.h"
 #include "kernels/row_norm.h"

@@ -1,3 +1,8 @@
+// batch_norm_forward: torch.nn.functional.batch_norm. Training: batch statistics per channel,
+// running statistics (when not null) updated with `momentum` (variance unbiased); requires
+// batch * spatial != 1. Eval: running_mean and running_var (not null) normalize. Saved: per
+// channel.
+//
 // BatchNorm: statistics per channel over the batch. Channels-first, a set of runs (a plane per
 // sample) per channel; channels-last, column moments over all batch * spatial rows. Eval
 // applies the running statistics.

@@ -101,53 +101,11 @@ const char* simd_tiers() {
   return tiers.c_str();
 }
 
-void layer_norm_forward(const float* input, int64_t rows, int64_t cols, const float* weight,
-                        const float* bias, double eps, float* out, float* save_mean,
-                        float* save_rstd) {
-  active().layer_norm(input, rows, cols, weight, bias, eps, out, save_mean, save_rstd);
-}
-
-void rms_norm_forward(const float* input, int64_t rows, int64_t cols, const float* weight,
-                      double eps, float* out, float* save_rstd) {
-  active().rms_norm(input, rows, cols, weight, eps, out, save_rstd);
-}
-
-void add_layer_norm_forward(const float* input, const float* residual, int64_t rows, int64_t cols,
-                            const float* weight, const float* bias, double eps, float* out,
-                            float* sum_out, float* save_mean, float* save_rstd) {
-  active().add_layer_norm(input, residual, rows, cols, weight, bias, eps, out, sum_out, save_mean,
-                          save_rstd);
-}
-
-void add_rms_norm_forward(const float* input, const float* residual, int64_t rows, int64_t cols,
-                          const float* weight, double eps, float* out, float* sum_out,
-                          float* save_rstd) {
-  active().add_rms_norm(input, residual, rows, cols, weight, eps, out, sum_out, save_rstd);
-}
-
-void batch_norm_forward(const float* input, int64_t batch, int64_t channels, int64_t spatial,
-                        bool channels_last, const float* weight, const float* bias,
-                        float* running_mean, float* running_var, bool training, double momentum,
-                        double eps, float* out, float* save_mean, float* save_rstd) {
-  active().batch_norm(input, batch, channels, spatial, channels_last, weight, bias, running_mean,
-                      running_var, training, momentum, eps, out, save_mean, save_rstd);
-}
-
-void group_norm_forward(const float* input, int64_t batch, int64_t channels, int64_t spatial,
-                        int64_t groups, bool channels_last, const float* weight, const float* bias,
-                        double eps, float* out, float* save_mean, float* save_rstd) {
-  active().group_norm(input, batch, channels, spatial, groups, channels_last, weight, bias, eps,
-                      out, save_mean, save_rstd);
-}
-
-void instance_norm_forward(const float* input, int64_t batch, int64_t channels, int64_t spatial,
-                           bool channels_last, const float* weight, const float* bias,
-                           float* running_mean, float* running_var, bool use_input_stats,
-                           double momentum, double eps, float* out, float* save_mean,
-                           float* save_rstd) {
-  active().instance_norm(input, batch, channels, spatial, channels_last, weight, bias, running_mean,
-                         running_var, use_input_stats, momentum, eps, out, save_mean, save_rstd);
-}
+// Every op's kernel forwards to the tier in use (the list: kernels/ops.gen.h).
+#define NORMKIT_FORWARD_KERNEL(name, params, args) \
+  void name params { active().name args; }
+NORMKIT_FOR_EACH_KERNEL(NORMKIT_FORWARD_KERNEL)
+#undef NORMKIT_FORWARD_KERNEL
 
 void scale_copy(const float* x, float* y, int64_t n, float a, float b) {
   active().scale_copy(x, y, n, a, b);

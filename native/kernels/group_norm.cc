@@ -1,3 +1,7 @@
+// group_norm_forward: torch.nn.functional.group_norm: statistics per (sample, group) over
+// channels / groups channels and the spatial axes; per-channel weight and bias.
+// channels % groups == 0, groups > 0. Saved: batch * groups values, sample-major.
+//
 // GroupNorm: channels-first, each (sample, group) is a contiguous set of runs (row moments,
 // per-channel apply); channels-last, column moments per sample merged per group, periodic apply.
 #include "kernels/channels_first.h"

@@ -1,3 +1,9 @@
+// instance_norm_forward: torch.nn.functional.instance_norm: with use_input_stats, statistics
+// per (sample, channel) over the spatial axes (spatial > 1 required), and running statistics
+// (when not null) updated with the batch mean of the per-instance updates (unbiased variance
+// over spatial). Without use_input_stats, running_mean and running_var (not null) normalize
+// every sample. Saved: batch * channels values, sample-major.
+//
 // InstanceNorm: GroupNorm with a group per channel, plus PyTorch's running-statistics update;
 // without input statistics, BatchNorm's eval.
 #include "kernels/groups.h"

@@ -1,3 +1,6 @@
+// layer_norm_forward: torch.nn.functional.layer_norm over `rows` contiguous rows of `cols`
+// values.
+//
 // LayerNorm: row moments, centred; per-element weight and bias.
 #include "kernels/ops.h"
 #include "kernels/row_norm.h"

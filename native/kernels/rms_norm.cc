@@ -1,3 +1,6 @@
+// rms_norm_forward: torch.nn.functional.rms_norm, out = x / sqrt(mean(x^2) + eps) * weight
+// over rows of `cols` values. Saves only rstd.
+//
 // RMSNorm: row moments without centring; per-element weight.
 #include "kernels/ops.h"
 #include "kernels/row_norm.h"

@@ -12,10 +12,11 @@
 namespace normkit {
 
 const KernelTable& NORMKIT_CAT(kernel_table_, NORMKIT_TIER)() {
-  static const KernelTable table{
-      NORMKIT_STRING(NORMKIT_TIER), layer_norm_forward,    rms_norm_forward,
-      add_layer_norm_forward,       add_rms_norm_forward,  batch_norm_forward,
-      group_norm_forward,           instance_norm_forward, scale_copy};
+  static const KernelTable table{NORMKIT_STRING(NORMKIT_TIER),
+#define NORMKIT_KERNEL_ENTRY(name, params, args) name,
+                                 NORMKIT_FOR_EACH_KERNEL(NORMKIT_KERNEL_ENTRY)
+#undef NORMKIT_KERNEL_ENTRY
+                                     scale_copy};
   return table;
 }
 

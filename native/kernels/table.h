@@ -1,5 +1,6 @@
 // The kernels of one tier as a table of function pointers: what kernels/dispatch.cc chooses from.
-// Each tier's table is defined by kernels/table.cc compiled for that tier.
+// Each tier's table is defined by kernels/table.cc compiled for that tier. A field per op, named
+// as its kernel (kernels/ops.gen.h), plus the copy the bench measures against.
 #pragma once
 
 #include "kernels/copy.h"
@@ -7,25 +8,19 @@
 
 namespace normkit {
 
-using LayerNormKernel = decltype(layer_norm_forward);
-using RmsNormKernel = decltype(rms_norm_forward);
-using AddLayerNormKernel = decltype(add_layer_norm_forward);
-using AddRmsNormKernel = decltype(add_rms_norm_forward);
-using BatchNormKernel = decltype(batch_norm_forward);
-using GroupNormKernel = decltype(group_norm_forward);
-using InstanceNormKernel = decltype(instance_norm_forward);
-using ScaleCopyKernel = decltype(scale_copy);
+namespace kernel_type {
+#define NORMKIT_KERNEL_TYPE(name, params, args) using name = decltype(::normkit::name);
+NORMKIT_FOR_EACH_KERNEL(NORMKIT_KERNEL_TYPE)
+#undef NORMKIT_KERNEL_TYPE
+using scale_copy = decltype(::normkit::scale_copy);
+}  // namespace kernel_type
 
 struct KernelTable {
   const char* name;  // what simdPath() reports
-  LayerNormKernel* layer_norm;
-  RmsNormKernel* rms_norm;
-  AddLayerNormKernel* add_layer_norm;
-  AddRmsNormKernel* add_rms_norm;
-  BatchNormKernel* batch_norm;
-  GroupNormKernel* group_norm;
-  InstanceNormKernel* instance_norm;
-  ScaleCopyKernel* scale_copy;
+#define NORMKIT_KERNEL_FIELD(name, params, args) kernel_type::name* name;
+  NORMKIT_FOR_EACH_KERNEL(NORMKIT_KERNEL_FIELD)
+#undef NORMKIT_KERNEL_FIELD
+  kernel_type::scale_copy* scale_copy;
 };
 
 // One per tier built into the binary (kernels/table.cc); only kernels/dispatch.cc calls them.

@@ -34,7 +34,7 @@ import {
   TOL,
   type Kind,
 } from './op-cases';
-import { OP_LIST, OPS, pascal, type Fn, type OpDescriptor } from './ops';
+import { OP_LIST, OPS, pascal, type Fn, type OpDescriptor, type OptionSpec } from './ops';
 import { mulberry32 } from './prng';
 import { detach } from './tensors';
 
@@ -1760,7 +1760,9 @@ export async function checkModuleRecipe(
   for (const [k, i] of Object.entries(r.ctorOptions)) {
     if (!keys.includes(k)) continue;
     const v = CTOR_VALUES[k][i % CTOR_VALUES[k].length];
-    if (k === 'eps' && v === null && r.module !== 'RMSNorm') continue;
+    // null eps is the default only where the op's eps option is nullable (RMSNorm's).
+    const epsSpec = (op.options as Record<string, OptionSpec | undefined>).eps;
+    if (k === 'eps' && v === null && !(epsSpec?.kind === 'eps' && epsSpec.nullable)) continue;
     if (v !== undefined) options[k] = v;
   }
   const ctorNames = new Set([
