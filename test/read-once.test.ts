@@ -19,19 +19,24 @@ import {
   type ReadCounts,
   snapshot,
 } from './helpers/tensors';
+import {
+  argLength,
+  boolCombos,
+  layoutsOf,
+  opShapes,
+  optionalArrays,
+  outputOptions,
+  prepare,
+  statsFromInput,
+  type Variant,
+} from './helpers/op-cases';
+import { OP_LIST, pascal } from './helpers/ops';
 
 type Api = typeof normkit.reference;
 const BACKENDS: ReadonlyArray<readonly [string, Api]> = [
   ['default backend', normkit],
   ['reference', normkit.reference],
 ];
-
-const seq = (n: number, f: (i: number) => number) =>
-  Float32Array.from({ length: n }, (_, i) => f(i));
-const tensor = (shape: number[], f: (i: number) => number): Tensor => ({
-  data: seq(prod(shape), f),
-  shape,
-});
 
 /** One op's call: fresh valid positional arguments, and where the user objects sit in them. */
 interface OpCall {
@@ -45,124 +50,45 @@ interface OpCall {
   fresh(): unknown[];
 }
 
-const OPS: readonly OpCall[] = [
-  {
-    name: 'layerNorm',
-    tensors: [0],
-    shapeAt: 1,
-    optionsAt: 2,
-    fresh: () => [
-      tensor([3, 4], (i) => Math.sin(i) * 3),
-      [4],
-      {
-        weight: seq(4, (i) => i + 1),
-        bias: seq(4, (i) => i - 2),
-        eps: 0.5,
-        out: new Float32Array(12),
-      },
-    ],
-  },
-  {
-    name: 'rmsNorm',
-    tensors: [0],
-    shapeAt: 1,
-    optionsAt: 2,
-    fresh: () => [
-      tensor([3, 4], (i) => Math.cos(i) * 2),
-      [4],
-      { weight: seq(4, (i) => 0.5 * i + 1), eps: 0.25, out: new Float32Array(12) },
-    ],
-  },
-  {
-    name: 'groupNorm',
-    tensors: [0],
-    optionsAt: 2,
-    fresh: () => [
-      tensor([2, 4, 3], (i) => Math.sin(i * 1.3) * 4),
-      2,
-      {
-        weight: seq(4, (i) => i + 1),
-        bias: seq(4, (i) => -i),
-        eps: 0.125,
-        layout: 'channels_first',
-        out: new Float32Array(24),
-      },
-    ],
-  },
-  {
-    name: 'instanceNorm',
-    tensors: [0],
-    optionsAt: 1,
-    fresh: () => [
-      tensor([2, 3, 4], (i) => Math.cos(i * 0.7) * 5),
-      {
-        runningMean: seq(3, (i) => i),
-        runningVar: seq(3, (i) => i + 1),
-        weight: seq(3, (i) => 2 - i),
-        bias: seq(3, (i) => i / 2),
-        useInputStats: true,
-        momentum: 0.3,
-        eps: 0.01,
-        layout: 'channels_first',
-        out: new Float32Array(24),
-      },
-    ],
-  },
-  {
-    name: 'batchNorm',
-    tensors: [0],
-    optionsAt: 1,
-    fresh: () => [
-      tensor([4, 3, 2], (i) => Math.sin(i * 0.9) * 2),
-      {
-        runningMean: seq(3, (i) => -i),
-        runningVar: seq(3, (i) => i + 2),
-        weight: seq(3, (i) => i + 1),
-        bias: seq(3, (i) => 1 - i),
-        training: true,
-        momentum: 0.2,
-        eps: 0.001,
-        layout: 'channels_first',
-        out: new Float32Array(24),
-      },
-    ],
-  },
-  {
-    name: 'addLayerNorm',
-    tensors: [0, 1],
-    shapeAt: 2,
-    optionsAt: 3,
-    fresh: () => [
-      tensor([3, 4], (i) => Math.sin(i) * 3),
-      tensor([3, 4], (i) => Math.cos(i)),
-      [4],
-      {
-        weight: seq(4, (i) => i + 1),
-        bias: seq(4, (i) => i - 1),
-        eps: 0.5,
-        out: new Float32Array(12),
-        sumOut: new Float32Array(12),
-      },
-    ],
-  },
-  {
-    name: 'addRmsNorm',
-    tensors: [0, 1],
-    shapeAt: 2,
-    optionsAt: 3,
-    fresh: () => [
-      tensor([3, 4], (i) => Math.sin(i) * 3),
-      tensor([3, 4], (i) => Math.cos(i * 2)),
-      [4],
-      {
-        weight: seq(4, (i) => 2 - i / 4),
-        eps: 0.25,
-        out: new Float32Array(12),
-        sumOut: new Float32Array(12),
-      },
-    ],
-  },
-];
+const seq = (n: number, f: (i: number) => number) =>
+  Float32Array.from({ length: n }, (_, i) => f(i));
+const tensor = (shape: number[], f: (i: number) => number): Tensor => ({
+  data: seq(prod(shape), f),
+  shape,
+});
+
+/**
+ * Each op's call, from its descriptor: a [2, 4, 3] input (normalizedShape its last axis,
+ * numGroups the largest count the op accepts), every optional array and output given, the flags
+ * that update state on, the first layout, eps and every number option off their defaults.
+ */
+const OPS: readonly OpCall[] = OP_LIST.map((op) => {
+  const shape = opShapes(op, [2, 4, 3])[0];
+  const variant: Variant = {
+    kind: 'normal',
+    given: new Set(optionalArrays(op)),
+    bools: boolCombos(op).find((b) => statsFromInput(op, b)) ?? {},
+    layout: layoutsOf(op)[0],
+    eps: 0.25,
+  };
+  const prepared = prepare(op, shape, variant, 7);
+  const optionsAt = op.params.findIndex((p) => p.kind === 'options');
+  const shapeAt = op.params.findIndex((p) => p.kind === 'normalizedShape');
+  return {
+    name: op.name as keyof Api,
+    tensors: op.params.flatMap((p, i) => (p.kind === 'tensor' ? [i] : [])),
+    ...(shapeAt >= 0 ? { shapeAt } : {}),
+    optionsAt,
+    fresh: () => {
+      const user = prepared.make().user;
+      const options = user[optionsAt] as Record<string, unknown>;
+      for (const k of outputOptions(op)) {
+        options[k] = new Float32Array(argLength(op, op.options[k].arg, shape.sizes));
+      }
+      return user;
+    },
+  };
+});
 
 /** The keys a reader of every element of `a` gets: '0', '1', ... */
 const indexKeys = (a: readonly unknown[]) => a.map((_, i) => String(i));
@@ -745,45 +671,16 @@ describe('module methods read each user value once', () => {
 });
 
 describe('describe* read each shape element once', () => {
-  const cases: Array<[string, (shape: unknown, second: unknown) => unknown, number[], unknown]> = [
-    [
-      'describeLayerNorm',
-      (s, n) => normkit.describeLayerNorm(s as number[], n as number[]),
-      [2, 3, 4],
-      [3, 4],
-    ],
-    [
-      'describeRmsNorm',
-      (s, n) => normkit.describeRmsNorm(s as number[], n as number[]),
-      [2, 3, 4],
-      [4],
-    ],
-    [
-      'describeAddLayerNorm',
-      (s, n) => normkit.describeAddLayerNorm(s as number[], n as number[]),
-      [5, 4],
-      [4],
-    ],
-    [
-      'describeAddRmsNorm',
-      (s, n) => normkit.describeAddRmsNorm(s as number[], n as number[]),
-      [5, 4],
-      [4],
-    ],
-    [
-      'describeGroupNorm',
-      (s, n) => normkit.describeGroupNorm(s as number[], n as number),
-      [2, 6, 3],
-      3,
-    ],
-    [
-      'describeInstanceNorm',
-      (s) => normkit.describeInstanceNorm(s as number[]),
-      [2, 3, 4],
-      undefined,
-    ],
-    ['describeBatchNorm', (s) => normkit.describeBatchNorm(s as number[]), [2, 3, 4], undefined],
-  ];
+  // Each op's describe* on a [2, 6, 4] shape: normalizedShape its last two axes, numGroups the
+  // largest count the op accepts.
+  const cases = OP_LIST.map((op) => {
+    const { shape, normalizedShape, counts } = opShapes(op, [2, 6, 4], [2])[0];
+    const name = `describe${pascal(op.name)}`;
+    const describe = (normkit as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
+    const second = normalizedShape ?? Object.values(counts)[0];
+    const fn = (sh: unknown, n: unknown) => (second === undefined ? describe(sh) : describe(sh, n));
+    return [name, fn, shape, second] as const;
+  });
   for (const [name, fn, shape, second] of cases) {
     it(`${name} reads once and uses the first answer`, () => {
       const expected = fn(shape, second);
