@@ -1,65 +1,51 @@
 #!/usr/bin/env node
-// A/B of two builds of normkit on LayerNorm and BatchNorm: every in-cache shape of the bench, at 1
-// thread and at 2. Each sample is a child process per build,
-// the builds interleaved (the order alternating each round) so that a shared, noisy machine
-// affects both alike; per case it prints each build's median over the rounds of its per-round
-// median time per call, the ratio B / A of those, and each build's fastest round.
+// A/B of two builds of normkit: every in-cache case of the bench (bench/cases.js, from the op
+// descriptors), at 1 thread and at 2. Each sample is a child process per build, the builds
+// interleaved (the order alternating each round) so that a shared, noisy machine affects both
+// alike; per case it prints each build's median over the rounds of its per-round median time per
+// call, the ratio B / A of those, and each build's fastest round. The calls are the bench's own
+// (this checkout's cases): into preallocated outputs, the latency cases allocating.
 //
-//   node bench/ab.js <package dir A> <package dir B> [rounds] [name filter]
-//   e.g. node bench/ab.js /tmp/normkit-main . 7   (a package dir has dist/ and build/Release/)
+//   node bench/ab.js <package dir A> <package dir B> [rounds] [id or name filter]
+//   e.g. node bench/ab.js /tmp/normkit-main . 7 ln-   (a package dir has dist/ and build/Release/)
 'use strict';
 const { spawnSync } = require('child_process');
 const path = require('path');
+const { CASES: BENCH_CASES } = require('./cases');
 
-// Every LayerNorm and BatchNorm shape of the bench's in-cache cases (bench/cases.js), at 1 thread
-// and at 2; `alloc`: the plain allocating call (the latency cases), else into a preallocated out.
-const BIG = [32, 64, 56, 56];
-const SMALL = [8, 256, 14, 14];
-const BASE_CASES = [
-  { name: 'layerNorm [1, 768] alloc', op: 'ln', shape: [1, 768], alloc: true, calls: 20000 },
-  { name: 'layerNorm [64, 128]', op: 'ln', shape: [64, 128], calls: 2000 },
-  { name: 'layerNorm [512, 1024]', op: 'ln', shape: [512, 1024], calls: 100 },
-  { name: 'layerNorm [8192, 768]', op: 'ln', shape: [8192, 768], calls: 4 },
-  { name: 'layerNorm [2048, 4096]', op: 'ln', shape: [2048, 4096], calls: 3 },
-  { name: 'batchNorm eval [1, 64, 1, 1] alloc', op: 'bn', shape: [1, 64, 1, 1], alloc: true },
-  ...[true, false].flatMap((training) =>
-    ['channels_first', 'channels_last'].flatMap((layout) =>
-      [
-        { name: `batchNorm ${training ? 'train' : 'eval'} ${layout} [32, 64, 56, 56]`, shape: BIG },
-        {
-          name: `batchNorm ${training ? 'train' : 'eval'} ${layout} [8, 256, 14, 14]`,
-          shape: SMALL,
-        },
-      ].map((c) => ({ ...c, op: 'bn', training, layout, calls: c.shape === BIG ? 3 : 30 })),
-    ),
-  ),
-  { name: 'batchNorm1d train [65536, 64]', op: 'bn', shape: [65536, 64], training: true, calls: 3 },
-];
-const CASES = BASE_CASES.flatMap((c) =>
-  [1, 2].map((threads) => ({ calls: 20000, samples: 9, ...c, threads })),
+// Calls per sample: about 1 ms of work each.
+const callsFor = (c) =>
+  c.kind === 'latency' ? 20000 : Math.max(3, Math.round(2e6 / c.shape.reduce((a, b) => a * b, 1)));
+const CASES = BENCH_CASES.filter((c) => !c.outOfCache).flatMap((c) =>
+  [1, 2].map((threads) => ({ id: c.id, name: c.name, threads, calls: callsFor(c), samples: 9 })),
 );
 
-// The child: times `samples` batches of `calls` calls into a preallocated out, after a warm-up;
-// prints the median microseconds per call.
+// The child: builds the case's arguments as the bench does, times `samples` batches of `calls`
+// calls after a warm-up; prints the median microseconds per call.
 const CHILD = `
-const [dir, json] = process.argv.slice(1);
+const [dir, casesFile, json] = process.argv.slice(1);
 const c = JSON.parse(json);
+const bc = require(casesFile).CASES.find((k) => k.id === c.id);
 const nk = require(dir);
 nk.setNumThreads(c.threads);
-const n = c.shape.reduce((a, b) => a * b, 1);
-const x = { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.1) * 2 + 1), shape: c.shape };
-const out = new Float32Array(n);
-const cols = c.shape[c.shape.length - 1];
-const C = c.shape[1];
-const rm = new Float32Array(C), rv = new Float32Array(C).fill(1);
-const w = new Float32Array(C).fill(1.5), b = new Float32Array(C).fill(0.25);
-const bn = { runningMean: rm, runningVar: rv, weight: w, bias: b, training: !!c.training, layout: c.layout || 'channels_first' };
-const bnOut = { ...bn, out };
-const lnOut = { out };
-const call =
-  c.op === 'ln'
-    ? c.alloc ? () => nk.layerNorm(x, cols) : () => nk.layerNorm(x, cols, lnOut)
-    : c.alloc ? () => nk.batchNorm(x, bn) : () => nk.batchNorm(x, bnOut);
+const n = bc.shape.reduce((a, b) => a * b, 1);
+const fill = (len, f) => Float32Array.from({ length: len }, (_, i) => f(i));
+const x = fill(n, (i) => Math.sin(i * 0.1) * 2 + 1);
+const d = {
+  input: { data: x, shape: bc.shape },
+  out: new Float32Array(n),
+  weight: fill(bc.params, () => 1.5),
+  bias: fill(bc.params, () => 0.25),
+  runningMean: new Float32Array(bc.params),
+  runningVar: fill(bc.params, () => 1),
+};
+if (bc.inputs > 1) {
+  d.residual = { data: fill(n, (i) => Math.cos(i * 0.3)), shape: bc.shape };
+  d.sumOut = new Float32Array(n);
+}
+const args = bc.args(d, { withOut: bc.kind !== 'latency', fresh: (a) => a.slice() });
+const f = nk[bc.op];
+const call = () => f(...args);
 for (let i = 0; i < Math.max(3, 2 * c.calls); i++) call();
 const times = [];
 for (let s = 0; s < c.samples; s++) {
@@ -88,16 +74,22 @@ function main() {
   console.log(
     `${'case'.padEnd(40)} ${'thr'.padStart(3)} ${'A us/call'.padStart(10)} ${'B us/call'.padStart(10)} ${'B / A'.padStart(6)} ${'A min'.padStart(10)} ${'B min'.padStart(10)}`,
   );
-  for (const c of CASES.filter((k) => !filter || k.name.includes(filter))) {
+  for (const c of CASES.filter(
+    (k) => !filter || k.name.includes(filter) || k.id.includes(filter),
+  )) {
     const us = [[], []];
     for (let r = 0; r < rounds; r++) {
       for (const k of r % 2 ? [1, 0] : [0, 1]) {
         const env = { ...process.env };
         delete env.NORMKIT_NUM_THREADS;
-        const res = spawnSync(process.execPath, ['-e', CHILD, dirs[k], JSON.stringify(c)], {
-          encoding: 'utf8',
-          env,
-        });
+        const res = spawnSync(
+          process.execPath,
+          ['-e', CHILD, dirs[k], require.resolve('./cases'), JSON.stringify(c)],
+          {
+            encoding: 'utf8',
+            env,
+          },
+        );
         if (res.status !== 0) throw new Error(`${c.name} on ${dirs[k]}: ${res.stderr}`);
         us[k].push(JSON.parse(res.stdout.trim().split('\n').pop()).us);
       }
