@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer build (npm run test:sanitize): compiles the pure kernels (every kernel file once per
 # SIMD tier, as binding.gyp does, plus native/kernels/dispatch.cc, simd.cc and native/parallel.cc)
-# with scripts/sanitize-driver.cc under AddressSanitizer and UBSan, without N-API or node-gyp,
+# with the kernel driver, test/native/*.cc (main.cc, the shared harness.{h,cc} and one file of
+# checks per kernel, taken by glob), under AddressSanitizer and UBSan, without N-API or node-gyp,
 # and runs the driver on every tier this CPU runs (NORMKIT_SIMD=<tier>; the driver's --simd-tiers
 # lists them). The binary goes to node_modules/.cache/ (ignored by git, untouched by node-gyp,
 # whose `rebuild` deletes all of build/), so build/Release, the addon that npm test loads, is
@@ -28,7 +29,9 @@ for tier in $(host_tiers); do
   kernel_objects "$OUT_DIR/obj" "$tier" "$CXX" "${FLAGS[@]}"
   OBJECTS+=("${KERNEL_OBJECTS[@]}")
 done
-"$CXX" "${FLAGS[@]}" scripts/sanitize-driver.cc native/parallel.cc \
+# Every file of the driver, by glob: a kernel's checks register themselves.
+DRIVER_SOURCES=(test/native/*.cc)
+"$CXX" "${FLAGS[@]}" "${DRIVER_SOURCES[@]}" native/parallel.cc \
   native/kernels/dispatch.cc native/kernels/simd.cc "${OBJECTS[@]}" -o "$DRIVER"
 
 # Leak checking stays on; halt at the first report so a finding cannot scroll past unnoticed.

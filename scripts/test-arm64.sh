@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # ARM64 check (npm run test:arm64): cross-compiles the pure kernels for the NEON tier (every
 # kernel file with NORMKIT_TIER_NEON, as binding.gyp builds them on arm64) with the kernel driver
-# scripts/sanitize-driver.cc, using Debian's AArch64 cross compiler, and runs the driver under
-# qemu-user: every kernel on many shapes, layouts and options, checked against a plain double
-# loop. Not part of npm test (it takes several minutes under emulation). The tensors past the
-# streaming-store threshold are left out (NEON has no streaming stores, and emulating tens of
-# millions of values per call takes most of an hour); ARM64_LARGE=1 keeps them.
+# test/native/*.cc (as scripts/sanitize.sh builds it), using Debian's AArch64 cross compiler, and
+# runs the driver under qemu-user: every kernel on many shapes, layouts and options, checked
+# against a plain double loop. Not part of npm test (it takes several minutes under emulation).
+# The tensors past the streaming-store threshold are left out (NEON has no streaming stores, and
+# emulating tens of millions of values per call takes most of an hour); ARM64_LARGE=1 keeps them.
 #
 #   npm run test:arm64              # threads 1 and 2
 #   npm run test:arm64 -- 1         # other thread counts
@@ -34,7 +34,9 @@ FLAGS=(-std=c++17 -O2 -pthread -fopenmp-simd -fno-math-errno -Wall -Wextra -Werr
 mkdir -p "$OUT_DIR"
 echo "test-arm64: $CXX ${FLAGS[*]} (tier neon)"
 kernel_objects "$OUT_DIR/obj" neon "$CXX" "${FLAGS[@]}"
-"$CXX" "${FLAGS[@]}" scripts/sanitize-driver.cc native/parallel.cc native/kernels/dispatch.cc \
+# Every file of the driver, by glob: a kernel's checks register themselves.
+DRIVER_SOURCES=(test/native/*.cc)
+"$CXX" "${FLAGS[@]}" "${DRIVER_SOURCES[@]}" native/parallel.cc native/kernels/dispatch.cc \
   native/kernels/simd.cc "${KERNEL_OBJECTS[@]}" -o "$DRIVER"
 
 run() { "$QEMU" -L "$SYSROOT" "$DRIVER" "$@"; }
