@@ -25,18 +25,19 @@ type Ops = typeof OPS;
  *
  * @example
  * ```js
- * const { reference, tensor } = require('normkit');
- * console.log(Object.keys(reference).join(', ')); // prints: addLayerNorm, addRmsNorm, batchNorm, groupNorm, instanceNorm, layerNorm, rmsNorm
+ * const normkit = require('normkit');
+ * const { reference, tensor } = normkit;
+ * // One reference function per op, under the op's public name.
+ * console.log(Object.keys(reference).every((name) => typeof normkit[name] === 'function')); // prints: true
  * console.log(reference.rmsNorm(tensor([3, 4], [1, 2]), 2, { eps: 0 }).data.join(' ')); // prints: 0.8485281467437744 1.1313709020614624
  * ```
  */
 export type ReferenceApi = { readonly [K in keyof Ops & keyof typeof api]: (typeof api)[K] };
 
 /**
- * The pure TypeScript implementation of every op (`reference.layerNorm`, `reference.rmsNorm`,
- * `reference.batchNorm`, `reference.groupNorm`, `reference.instanceNorm`,
- * `reference.addLayerNorm`, `reference.addRmsNorm`), with the same arguments, results and errors
- * as the top-level functions. It accumulates in float64, runs on one thread and never touches
+ * The pure TypeScript implementation of every op, under its public name (`reference.layerNorm`,
+ * `reference.rmsNorm`, ...), with the same arguments, results and errors as the top-level
+ * functions. It accumulates in float64, runs on one thread and never touches
  * the addon: the yardstick the native kernels are tested against, and what every function runs
  * on when {@link backend} is `'js'`.
  *
