@@ -126,4 +126,52 @@ describe('generated files (scripts/gen-ops.js)', function () {
       });
     }
   });
+
+  // What every op goes through names none of them: a new op is its own files, the generated ones
+  // and its docs (docs/architecture.md, "Adding an op"). Comments may use an op as an example.
+  describe('the shared files', () => {
+    const stripComments = (t: string) =>
+      t
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
+        .replace(/^\s*#(?!include|define|if|else|endif|pragma|undef|error|elif).*$/gm, '');
+    const listed = (dir: string, test: (f: string) => boolean) =>
+      fs
+        .readdirSync(path.join(REPO_ROOT, dir))
+        .filter(test)
+        .map((f) => `${dir}/${f}`);
+    const SHARED = [
+      'native/addon.cc',
+      'native/kernels/ops.h',
+      'native/kernels/table.h',
+      'native/kernels/table.cc',
+      'native/kernels/dispatch.cc',
+      ...listed('native/binding', (f) => !f.includes('.gen.')),
+      'native/sources.js',
+      'binding.gyp',
+      'lib/backend.ts',
+      'lib/compile.ts',
+      'lib/validate.ts',
+      'lib/async.ts',
+      'lib/reference/index.ts',
+      'bench/cases.js',
+      'bench/ab.js',
+      'bench/native/scaling.cc',
+      'test/native/harness.h',
+      'test/native/harness.cc',
+      'test/native/main.cc',
+      ...listed('scripts', (f) => /\.(js|sh|cc)$/.test(f)),
+    ];
+    for (const file of SHARED) {
+      it(`${file} names no op`, () => {
+        const text = stripComments(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8'));
+        for (const op of OP_LIST) {
+          const snakeName = op.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+          for (const name of [op.name, op.kernel, op.cxx, kebab(op.name), snakeName]) {
+            expect(new RegExp(`\\b${name}\\b`).test(text), `${file} names ${name}`).to.equal(false);
+          }
+        }
+      });
+    }
+  });
 });
