@@ -194,7 +194,8 @@ function scalingCases(ops, cases) {
   const byName = Object.fromEntries(Object.values(ops).map((op) => [op.name, op]));
   for (const c of cases.filter((k) => k.kind === 'throughput')) {
     const op = byName[c.op];
-    const base = `${snake(op.name)} ${c.name.replace(/,/g, ', ')}`;
+    const dims = `[${c.shape.join(', ')}]`;
+    const base = `${snake(op.name)} ${c.short} ${dims}`;
     const head = (name) =>
       `    {"${c.outOfCache ? 'large ' : ''}${name}", ${c.shape.reduce((x, y) => x * y, 1)}, ` +
       `${c.params}, ${c.inputs}, [](const Buffers& b) {`;
@@ -202,7 +203,7 @@ function scalingCases(ops, cases) {
     if (c.pair) {
       const pair = byName[c.pair.op];
       out.push(
-        head(`${snake(op.name)} ${c.short} unfused ${c.name.slice(c.short.length + 1).replace(/,/g, ', ')}`),
+        head(`${snake(op.name)} ${c.short} unfused ${dims}`),
         '       add(b.x, b.r, b.s, b.n);',
         `       ${pair.cxx}(${scalingArgs(pair, c, 'b.s').join(', ')});`,
         '     }},',
