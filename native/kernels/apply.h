@@ -414,9 +414,9 @@ NORMKIT_INLINE void periodic_head(const float* x, float* y, int64_t& i, int64_t&
 // values so a vector starting anywhere in the period reads straight through. Vectorizes across
 // rows for any channel count and keeps the streaming stores aligned.
 template <bool kStream>
-NORMKIT_INLINE void periodic_apply(const float* x, float* y, int64_t begin, int64_t end,
-                                   int64_t period, const float* hi, const float* scale,
-                                   const float* offset) {
+NORMKIT_NOINLINE void periodic_apply(const float* x, float* y, int64_t begin, int64_t end,
+                                     int64_t period, const float* hi, const float* scale,
+                                     const float* offset) {
   constexpr int64_t L = vec::kLanes;
   int64_t i = begin;
   int64_t p = begin % period;
@@ -436,9 +436,9 @@ NORMKIT_INLINE void periodic_apply(const float* x, float* y, int64_t begin, int6
 // costs one load and one store; at cache speeds the three parameter loads per vector would bound
 // the loop.
 template <int kVectors, bool kStream>
-NORMKIT_INLINE void periodic_apply_in_registers(const float* x, float* y, int64_t begin,
-                                                int64_t end, int64_t period, const float* hi,
-                                                const float* scale, const float* offset) {
+NORMKIT_NOINLINE void periodic_apply_in_registers(const float* x, float* y, int64_t begin,
+                                                  int64_t end, int64_t period, const float* hi,
+                                                  const float* scale, const float* offset) {
   constexpr int64_t L = vec::kLanes;
   int64_t i = begin;
   int64_t p = begin % period;

@@ -64,19 +64,27 @@ NORMKIT_INLINE void column_tile_fast(const float* x, int64_t r0, int64_t r1, int
     }
   }
   constexpr int64_t kHalf = kLanes / 2;
-  double t1[kLanes * K], t2[kLanes * K];
-  for (int j = 0; j < 2 * K; ++j) {
-    dstore(t1 + kHalf * j, a[j]);
-    dstore(t2 + kHalf * j, q[j]);
-  }
-  int64_t n = kLanes * K;
-  if constexpr (kMasked) {
-    n = 0;
+  if constexpr (!kMasked) {
+    // A whole tile: vector adds into the sums (a scalar loop here cost as much as the block's
+    // data for short blocks: 256 channels, 16 rows).
+    for (int j = 0; j < 2 * K; ++j) {
+      double* p1 = s1 + c0 + kHalf * j;
+      double* p2 = s2 + c0 + kHalf * j;
+      dstore(p1, dadd(dload(p1), a[j]));
+      dstore(p2, dadd(dload(p2), q[j]));
+    }
+  } else {
+    double t1[kLanes * K], t2[kLanes * K];
+    for (int j = 0; j < 2 * K; ++j) {
+      dstore(t1 + kHalf * j, a[j]);
+      dstore(t2 + kHalf * j, q[j]);
+    }
+    int64_t n = 0;
     for (int j = 0; j < K; ++j) n += lanes[j];
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    s1[c0 + i] += t1[i];
-    s2[c0 + i] += t2[i];
+    for (int64_t i = 0; i < n; ++i) {
+      s1[c0 + i] += t1[i];
+      s2[c0 + i] += t2[i];
+    }
   }
 }
 

@@ -6,9 +6,19 @@
 
 #if defined(__GNUC__)
 #define NORMKIT_INLINE inline __attribute__((always_inline))
+#define NORMKIT_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define NORMKIT_INLINE inline
+#define NORMKIT_NOINLINE __declspec(noinline)
 #else
 #define NORMKIT_INLINE inline
+#define NORMKIT_NOINLINE
 #endif
+// NORMKIT_NOINLINE marks the loops over a whole range that a driver calls once (the periodic
+// channels-last apply): compiled on their own, their pointers stay in registers. Inlined into a
+// driver with many live values, GCC kept y on the stack and reloaded it for every store; the
+// reload waits behind pending stores to the same 4 KB offsets, so the store-bound loop ran
+// serially (BatchNorm training [8, 256, 14, 14] channels-last at 1 thread: 105 us against 76).
 
 #include <cstdint>
 

@@ -64,6 +64,7 @@ NORMKIT_INLINE D dset1(double v) { return _mm256_set1_pd(v); }
 NORMKIT_INLINE D dadd(D a, D b) { return _mm256_add_pd(a, b); }
 NORMKIT_INLINE D dsub(D a, D b) { return _mm256_sub_pd(a, b); }
 NORMKIT_INLINE D dfma(D a, D b, D c) { return _mm256_fmadd_pd(a, b, c); }
+NORMKIT_INLINE D dload(const double* p) { return _mm256_loadu_pd(p); }
 NORMKIT_INLINE void dstore(double* p, D v) { _mm256_storeu_pd(p, v); }
 NORMKIT_INLINE double hsum(D v) {
   const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));

@@ -62,6 +62,7 @@ NORMKIT_INLINE D dset1(double v) { return _mm512_set1_pd(v); }
 NORMKIT_INLINE D dadd(D a, D b) { return _mm512_add_pd(a, b); }
 NORMKIT_INLINE D dsub(D a, D b) { return _mm512_sub_pd(a, b); }
 NORMKIT_INLINE D dfma(D a, D b, D c) { return _mm512_fmadd_pd(a, b, c); }
+NORMKIT_INLINE D dload(const double* p) { return _mm512_loadu_pd(p); }
 NORMKIT_INLINE void dstore(double* p, D v) { _mm512_storeu_pd(p, v); }
 NORMKIT_INLINE double hsum(D v) {
   const __m512d folded = _mm512_add_pd(v, _mm512_shuffle_f64x2(v, v, 0x4E));  // halves swapped

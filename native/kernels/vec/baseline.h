@@ -7,7 +7,7 @@
 //   store, store_first(p, v, n), stream (non-temporal store, p kVectorBytes-aligned), fence
 //   add, sub, mul, fma(a, b, c) = a * b + c (fused where the tier has it)
 //   load_half, add_half, widen(H) -> D, widen_lo / widen_hi(F) -> D (the float lanes as doubles)
-//   dzero, dset1, dadd, dsub, dfma, dstore, hsum(D) -> double
+//   dzero, dset1, dadd, dsub, dfma, dload, dstore, hsum(D) -> double
 //   kStreams: whether stream() bypasses the cache; kRegisterVectors: how many vectors of
 //   parameters (three arrays) a loop may keep in registers.
 #pragma once
@@ -74,6 +74,7 @@ NORMKIT_INLINE D dset1(double v) { return _mm_set1_pd(v); }
 NORMKIT_INLINE D dadd(D a, D b) { return _mm_add_pd(a, b); }
 NORMKIT_INLINE D dsub(D a, D b) { return _mm_sub_pd(a, b); }
 NORMKIT_INLINE D dfma(D a, D b, D c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+NORMKIT_INLINE D dload(const double* p) { return _mm_loadu_pd(p); }
 NORMKIT_INLINE void dstore(double* p, D v) { _mm_storeu_pd(p, v); }
 NORMKIT_INLINE double hsum(D v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); }
 
@@ -135,6 +136,7 @@ NORMKIT_INLINE D dset1(double a) { return {{a, a}}; }
 NORMKIT_INLINE D dadd(D a, D b) { return {{a.v[0] + b.v[0], a.v[1] + b.v[1]}}; }
 NORMKIT_INLINE D dsub(D a, D b) { return {{a.v[0] - b.v[0], a.v[1] - b.v[1]}}; }
 NORMKIT_INLINE D dfma(D a, D b, D c) { return dadd({{a.v[0] * b.v[0], a.v[1] * b.v[1]}}, c); }
+NORMKIT_INLINE D dload(const double* p) { return {{p[0], p[1]}}; }
 NORMKIT_INLINE void dstore(double* p, D a) { p[0] = a.v[0], p[1] = a.v[1]; }
 NORMKIT_INLINE double hsum(D a) { return a.v[0] + a.v[1]; }
 

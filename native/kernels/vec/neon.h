@@ -56,6 +56,7 @@ NORMKIT_INLINE D dset1(double v) { return vdupq_n_f64(v); }
 NORMKIT_INLINE D dadd(D a, D b) { return vaddq_f64(a, b); }
 NORMKIT_INLINE D dsub(D a, D b) { return vsubq_f64(a, b); }
 NORMKIT_INLINE D dfma(D a, D b, D c) { return vfmaq_f64(c, a, b); }
+NORMKIT_INLINE D dload(const double* p) { return vld1q_f64(p); }
 NORMKIT_INLINE void dstore(double* p, D v) { vst1q_f64(p, v); }
 NORMKIT_INLINE double hsum(D v) { return vaddvq_f64(v); }
 
