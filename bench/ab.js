@@ -21,7 +21,7 @@ const CASES = BENCH_CASES.filter((c) => !c.outOfCache).flatMap((c) =>
 );
 
 // The child: builds the case's arguments as the bench does, times `samples` batches of `calls`
-// calls after a warm-up; prints the median microseconds per call.
+// calls after a warm-up (0.2 s at least); prints the median microseconds per call.
 const CHILD = `
 const [dir, casesFile, json] = process.argv.slice(1);
 const c = JSON.parse(json);
@@ -46,7 +46,10 @@ if (bc.inputs > 1) {
 const args = bc.args(d, { withOut: bc.kind !== 'latency', fresh: (a) => a.slice() });
 const f = nk[bc.op];
 const call = () => f(...args);
-for (let i = 0; i < Math.max(3, 2 * c.calls); i++) call();
+// Warm-up: at least two samples' calls and 0.2 s, so that small calls are timed in optimized
+// code (LayerNorm [64, 128] still ran at 2.5 times its speed after 500 calls).
+const warmUntil = process.hrtime.bigint() + 200000000n;
+for (let i = 0; i < Math.max(3, 2 * c.calls) || process.hrtime.bigint() < warmUntil; i++) call();
 const times = [];
 for (let s = 0; s < c.samples; s++) {
   const t0 = process.hrtime.bigint();
