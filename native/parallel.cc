@@ -3,10 +3,13 @@
 // stays mapped after a worker thread that loaded it exits). A worker that cannot be started
 // (an address-space or process limit) means that call runs on the threads that did start.
 //
-// Waiting, everywhere: a short bounded spin (kSpin: back-to-back parallel_for calls within one
-// kernel, BatchNorm's statistics then its apply, find their workers awake), then sleep on a futex
-// (a condition variable where there is none), so an idle pool costs no CPU time that a server's
-// event loop needs.
+// Waiting, everywhere: a bounded spin, then sleep on a futex (a condition variable where there is
+// none), so an idle pool costs no CPU time that a server's event loop needs. The spin lasts as long
+// as the waiting thread's own last part took, from kSpinMin to kSpinMax: back-to-back
+// parallel_for calls within one kernel (BatchNorm's statistics then its apply) and back-to-back
+// calls from JS find their workers awake, and the threads of a call that ran late (a preempted
+// core on a shared machine) are not put to sleep; the CPU time a spin can waste is at most about
+// the work its thread just did, and a small call spins only kSpinMin.
 #include "parallel.h"
 
 #include <algorithm>
@@ -37,9 +40,21 @@ namespace normkit {
 
 namespace {
 
-// About the gap between two parallel_for calls of one kernel on a busy machine, and a small
-// fraction of the smallest call worth two threads (threads_for's grain is ~10 us of work).
-constexpr std::chrono::microseconds kSpin{50};
+// kSpinMin: about the gap between two parallel_for calls of one kernel on a busy machine, and a
+// small fraction of the smallest call worth two threads (threads_for's grain is ~10 us of work).
+// kSpinMax: about what libgomp spins by default. Between them, the spin follows the part's time:
+// a 50 us spin after 400 us parts put one BatchNorm's worker to sleep whenever the two halves
+// finished more than 50 us apart, and its futex wake-up made the next call 1.1 to 1.2 times
+// slower than under OpenMP (bench/ab.js, BatchNorm eval [32, 64, 56, 56], 2 threads).
+constexpr std::chrono::microseconds kSpinMin{50};
+constexpr std::chrono::microseconds kSpinMax{2000};
+
+using Clock = std::chrono::steady_clock;
+
+// How long a thread that just ran a part of `took` spins before it sleeps.
+Clock::duration spin_for(Clock::duration took) {
+  return std::min<Clock::duration>(std::max<Clock::duration>(took, kSpinMin), kSpinMax);
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -49,14 +64,14 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spins until done() or kSpin has passed; true when done().
+// Spins until done() or `spin` has passed; true when done().
 template <typename Done>
-bool spin_until(Done done) {
-  const auto until = std::chrono::steady_clock::now() + kSpin;
+bool spin_until(Done done, Clock::duration spin) {
+  const auto until = Clock::now() + spin;
   for (int i = 1;; ++i) {
     if (done()) return true;
     cpu_relax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) return done();
+    if (i % 64 == 0 && Clock::now() >= until) return done();
   }
 }
 
@@ -118,17 +133,20 @@ struct Job {
 };
 constexpr uint32_t kCallerSleeps = 1u << 31;
 
-void run_part(Job& job, int t) {
+// Runs part t of the job; returns how long it took (the spin that follows it, spin_for).
+Clock::duration run_part(Job& job, int t) {
   const int64_t chunk = job.n / job.threads, extra = job.n % job.threads;
   const int64_t begin = t * chunk + std::min<int64_t>(t, extra);
   const int64_t end = begin + chunk + (t < extra ? 1 : 0);
-  if (begin >= end) return;
+  if (begin >= end) return Clock::duration::zero();
+  const auto start = Clock::now();
   try {
     job.fn(job.context, t, begin, end);
   } catch (...) {
     // The first exception is rethrown on the calling thread once every part has finished.
     if (!job.failed.exchange(true)) job.error = std::current_exception();
   }
+  return Clock::now() - start;
 }
 
 struct Worker {
@@ -156,13 +174,13 @@ void post(Worker* w, Job* job, int index) {
   if (w->signal.fetch_add(2, std::memory_order_acq_rel) & 1u) wake_all(&w->signal);
 }
 
-// Waits for the next post after `seen` posts; returns the post count.
-uint32_t await_post(Worker* w, uint32_t seen) {
+// Waits for the next post after `seen` posts, spinning `spin` first; returns the post count.
+uint32_t await_post(Worker* w, uint32_t seen, Clock::duration spin) {
   uint32_t v = 0;
   const auto posted = [&] {
     return ((v = w->signal.load(std::memory_order_acquire)) >> 1) != seen;
   };
-  if (spin_until(posted)) return v >> 1;
+  if (spin_until(posted, spin)) return v >> 1;
   for (;;) {
     if (posted()) {
       if (v & 1u) w->signal.fetch_and(~1u, std::memory_order_relaxed);
@@ -184,10 +202,11 @@ void worker_main(Worker* w) {
 #endif
   t_leases = 1;  // a nested parallel_for on a worker runs inline
   uint32_t seen = 0;
+  Clock::duration took = Clock::duration::zero();
   for (;;) {
-    seen = await_post(w, seen);
+    seen = await_post(w, seen, spin_for(took));
     Job* job = w->job;
-    run_part(*job, w->index);
+    took = run_part(*job, w->index);
     // Idle again before reporting done: once the caller sees its job done, every worker it used
     // can be posted to again, so back-to-back calls never start extra threads.
     {
@@ -240,12 +259,12 @@ Worker* start_worker() {
   return w;
 }
 
-void wait_done(Job& job) {
+void wait_done(Job& job, Clock::duration spin) {
   uint32_t v = 0;
   const auto done = [&] {
     return ((v = job.pending.load(std::memory_order_acquire)) & ~kCallerSleeps) == 0;
   };
-  if (spin_until(done)) return;
+  if (spin_until(done, spin)) return;
   while (!done()) {
     if (!(v & kCallerSleeps) &&
         !job.pending.compare_exchange_weak(v, v | kCallerSleeps, std::memory_order_acq_rel)) {
@@ -317,8 +336,8 @@ void run_on_pool(int threads, int64_t n, RangeFn fn, void* context) {
   Job job(fn, context, n, static_cast<int>(helpers.size()) + 1);
   job.pending.store(static_cast<uint32_t>(helpers.size()), std::memory_order_relaxed);
   for (size_t i = 0; i < helpers.size(); ++i) post(helpers[i], &job, static_cast<int>(i) + 1);
-  run_part(job, 0);
-  if (!helpers.empty()) wait_done(job);
+  const Clock::duration took = run_part(job, 0);
+  if (!helpers.empty()) wait_done(job, spin_for(took));
   if (job.error) std::rethrow_exception(job.error);
 }
 
