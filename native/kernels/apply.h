@@ -272,6 +272,11 @@ NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, 
   const vec::F hi = vec::set1(f.hi), scale = vec::set1(f.scale), offset = vec::set1(f.offset);
   int64_t i = 0;
   if constexpr (kStream) {
+    // The line of the run's last values, as in pipelined_src.
+    if (n > 0) {
+      __builtin_prefetch(y + n - 1, 1, 3);
+      if constexpr (std::is_same_v<Src, SumOf>) __builtin_prefetch(sum + n - 1, 1, 3);
+    }
     const int64_t head = unaligned_head(y);
     if (head > 0 && head < n) {
       apply_first<kWeight, kBias>(x, sum, y, w, b, 0, head, hi, scale, offset);
