@@ -111,7 +111,8 @@ for (let round = 0; round < opts.rounds; round++) {
 
 console.log(
   `[${rows}, ${cols}], ${opts.threads} thread(s), SIMD ${nk.native ? nk.native.simdPath() : '?'}, ` +
-    `median of ${opts.rounds} rounds (each the median of 7 samples of 5 calls)`,
+    `median of ${opts.rounds} rounds (each the median of 7 samples of 5 calls); offsets assume ` +
+    `the ArrayBuffer's data starts ${BASE_BYTES} bytes past a line, as V8 on glibc places it`,
 );
 for (const [op, byPlacement] of Object.entries(results)) {
   const base = median(byPlacement[PLACEMENTS[0][0]]);
