@@ -14,6 +14,7 @@
 // are counted from a line start by adding those 16.
 
 const path = require('path');
+const { summarize } = require('./measure');
 
 function parseArgs(argv) {
   const o = { threads: 2, rounds: 5, lib: path.resolve(__dirname, '..') };
@@ -87,15 +88,12 @@ function time(fn) {
   for (let s = 0; s < 7; s++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < 5; i++) fn();
-    samples.push(Number(process.hrtime.bigint() - t0) / 5e3);
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e3);
   }
-  return median(samples);
+  return summarize(samples, 5).median;
 }
 
-function median(v) {
-  const s = [...v].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
+const median = (values) => summarize(values, 1).median;
 
 const results = {};
 for (let round = 0; round < opts.rounds; round++) {
