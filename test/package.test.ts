@@ -172,6 +172,18 @@ describe('package', () => {
     expect(['native', 'js']).to.include(exports.backend);
   });
 
+  it('require("normkit") is a frozen table of data properties: no getter runs on `normkit.op(...)`', () => {
+    const exports = cjs();
+    expect(Object.isFrozen(exports)).to.equal(true);
+    for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(exports))) {
+      expect(d, name).to.have.property('value');
+      expect(d.get, name).to.equal(undefined);
+    }
+    // TypeScript's CommonJS interop (`import * as normkit from 'normkit'`) takes it as it is.
+    expect((exports as { __esModule?: boolean }).__esModule).to.equal(true);
+    expect(Object.keys(exports)).to.not.include('__esModule');
+  });
+
   it('reference has exactly one function per op, the same API on the reference backend', () => {
     const ref = normkit.reference as unknown as Record<string, unknown>;
     expect(Object.keys(ref).sort()).to.deep.equal(OP_LIST.map((op) => op.name).sort());
