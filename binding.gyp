@@ -14,13 +14,18 @@
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
     # -fopenmp-simd: the kernels' `#pragma omp simd` loops, without the OpenMP runtime (the
     # threads are normkit's own pool, native/parallel.cc).
-    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd", "-pthread"],
+    # -fvisibility=hidden: the addon exports only its Node-API entry points. With default
+    # visibility GCC makes each inline variable (the binding's op tables) a GNU unique symbol,
+    # which the dynamic linker binds process-wide even across RTLD_LOCAL libraries: a second copy
+    # of normkit in the process (two versions in one dependency tree) used the first copy's op
+    # tables, and so its argument layout and its kernels.
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-fno-math-errno", "-fopenmp-simd", "-pthread", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
     "conditions": [
       ["OS=='mac'", {
         "xcode_settings": {
           "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
           "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-          "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fopenmp-simd"]
+          "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fopenmp-simd", "-fvisibility=hidden", "-fvisibility-inlines-hidden"]
         }
       }]
     ]
