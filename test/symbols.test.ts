@@ -58,9 +58,16 @@ function dynamicSymbols(file: string): DynamicSymbol[] {
   throw new Error(`${file} has no dynamic symbol table`);
 }
 
+// The local build and every staged prebuild of this platform (whatever its libc tag).
+const PREBUILDS = path.join('prebuilds', `${process.platform}-${process.arch}`);
 const ADDONS = [
-  'build/Release/normkit.node',
-  path.join('prebuilds', `${process.platform}-${process.arch}`, 'node.napi.glibc.node'),
+  path.join('build', 'Release', 'normkit.node'),
+  ...(fs.existsSync(path.join(REPO_ROOT, PREBUILDS))
+    ? fs
+        .readdirSync(path.join(REPO_ROOT, PREBUILDS))
+        .filter((f) => f.endsWith('.node'))
+        .map((f) => path.join(PREBUILDS, f))
+    : []),
 ].filter((f) => fs.existsSync(path.join(REPO_ROOT, f)));
 
 describe('the addon’s exported symbols', function () {
