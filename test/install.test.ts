@@ -1,5 +1,7 @@
 // The package as a dependent installs it: `npm pack`, then the tarball installed into fresh
-// projects, offline, with install scripts ignored, refused (--strict-allow-scripts) and allowed.
+// projects (from npm's cache where it has the dependency, else the registry: --prefer-offline,
+// since `npm ci` caches tarballs but not the registry metadata an install resolves from), with
+// install scripts ignored, refused (--strict-allow-scripts) and allowed.
 // Each install must run no script and load the native backend, from require and from import,
 // without a warning; TypeScript must see ESM types from import and CommonJS types from require;
 // are-the-types-wrong and publint --strict must find nothing. Then the loader's fallback: the
@@ -203,7 +205,7 @@ describe(
       ['(scripts allowed)', []],
     ];
     for (const [label, flags] of variants) {
-      it(`npm install --offline ${label}: runs no script, require and import load the native backend silently`, function () {
+      it(`npm install --prefer-offline ${label}: runs no script, require and import load the native backend silently`, function () {
         if (!fs.existsSync(BUILT)) this.skip(); // nothing native to ship from this checkout
         if (flags.includes('--strict-allow-scripts')) {
           const known = run([...NPM!, 'config', 'get', 'strict-allow-scripts'], tmp);
@@ -211,7 +213,7 @@ describe(
         }
         const dir = path.join(tmp, `npm${flags.join('')}`);
         const started = process.hrtime.bigint();
-        const r = install(dir, [...NPM!, 'install', '--offline', ...flags], tarball);
+        const r = install(dir, [...NPM!, 'install', '--prefer-offline', ...flags], tarball);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         expect(r.stdout + r.stderr).to.not.match(/install.scripts|allowScripts|node-gyp/i);
         if (flags.length === 0) {
@@ -249,7 +251,7 @@ describe(
     it('has no install-time script in the packed package.json and needs no build tool', function () {
       const dir = path.join(tmp, 'npm--ignore-scripts');
       if (!fs.existsSync(dir))
-        install(dir, [...NPM!, 'install', '--offline', '--ignore-scripts'], tarball);
+        install(dir, [...NPM!, 'install', '--prefer-offline', '--ignore-scripts'], tarball);
       const manifest = JSON.parse(
         fs.readFileSync(path.join(dir, 'node_modules', 'normkit', 'package.json'), 'utf8'),
       ) as {
@@ -269,7 +271,7 @@ describe(
     it('types: ES module declarations for import, CommonJS ones for require (tsc, nodenext)', function () {
       const dir = path.join(tmp, 'npm--ignore-scripts');
       if (!fs.existsSync(dir))
-        install(dir, [...NPM!, 'install', '--offline', '--ignore-scripts'], tarball);
+        install(dir, [...NPM!, 'install', '--prefer-offline', '--ignore-scripts'], tarball);
       for (const [file, lines] of Object.entries(CONSUMER)) {
         fs.writeFileSync(path.join(dir, file), lines.join('\n') + '\n');
       }
@@ -314,7 +316,7 @@ describe(
     it('without a binary for the platform: one warning, the fix a dependent can run', function () {
       const dir = path.join(tmp, 'npm--ignore-scripts');
       if (!fs.existsSync(dir))
-        install(dir, [...NPM!, 'install', '--offline', '--ignore-scripts'], tarball);
+        install(dir, [...NPM!, 'install', '--prefer-offline', '--ignore-scripts'], tarball);
       // node-gyp-build looks in NORMKIT_PREBUILD instead of the package: an empty directory here.
       const empty = path.join(tmp, 'no-binaries');
       fs.mkdirSync(empty, { recursive: true });
