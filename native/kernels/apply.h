@@ -262,6 +262,14 @@ NORMKIT_INLINE void prefetch_run_end(const float* y, const float* sum, int64_t n
   if (sum) __builtin_prefetch(sum + n - 1, 1, 3);
 }
 
+// The values before y's first aligned address that a run of n values applies first (at most n;
+// none for short runs without streaming stores: kAlignedRunValues).
+template <bool kStream>
+NORMKIT_INLINE int64_t run_head(const float* y, int64_t n) {
+  if (!kStream && n < kAlignedRunValues) return 0;
+  return std::min(unaligned_head(y), n);
+}
+
 // The first n (< kLanes) elements at i, with masked (first-lanes) loads and stores.
 template <bool kWeight, bool kBias, class Src>
 NORMKIT_INLINE void apply_first(Src x, float* sum, float* y, const float* w, const float* b,
@@ -276,17 +284,18 @@ NORMKIT_INLINE void apply_first(Src x, float* sum, float* y, const float* w, con
 // y = (x - hi) * scale + offset (then * w[i], + b[i]) over a contiguous run; with a residual
 // sum as the source, the sum is written to `sum` on the way (streaming only when kStreamSum: it
 // shares y's alignment). y (and sum) may equal a source array: each vector is read before it is
-// written. With kStream the vector-aligned middle of y is written with streaming stores, head and
-// tail with masked stores.
+// written. Runs of at least kAlignedRunValues, and every run with kStream, are written from y's
+// first vector-aligned address (streaming stores with kStream), the head and tail with masked
+// stores.
 template <bool kWeight, bool kBias, bool kStream, bool kStreamSum = false, class Src>
 NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, const float* w,
                               const float* b) {
   constexpr int64_t L = vec::kLanes;
   const vec::F hi = vec::set1(f.hi), scale = vec::set1(f.scale), offset = vec::set1(f.offset);
   int64_t i = 0;
-  if constexpr (kStream) {
-    prefetch_run_end(y, std::is_same_v<Src, SumOf> ? sum : nullptr, n);
-    const int64_t head = unaligned_head(y);
+  if constexpr (kStream) prefetch_run_end(y, std::is_same_v<Src, SumOf> ? sum : nullptr, n);
+  {
+    const int64_t head = run_head<kStream>(y, n);
     if (head > 0 && head < n) {
       apply_first<kWeight, kBias>(x, sum, y, w, b, 0, head, hi, scale, offset);
       i = head;
@@ -322,6 +331,8 @@ NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, 
 // anyway) the sums of the output's unaligned head are exact and the blocks start with the aligned
 // body, so that `next` is read with aligned loads where it shares y's alignment (15% faster for
 // BatchNorm training [32, 64, 56, 56] channels-first than loads a head away from alignment).
+// That holds with streaming stores only (outputs larger than the cache); without them the blocks
+// start at the run's start as above.
 template <bool kCentre, bool kWeight, bool kBias, bool kStream, bool kStreamSum = false,
           bool kSumsFromStart = true, class Src>
 NORMKIT_INLINE void pipelined_src(Src cur, float* sum, float* y, int64_t n, Affine f,
@@ -333,15 +344,15 @@ NORMKIT_INLINE void pipelined_src(Src cur, float* sum, float* y, int64_t n, Affi
   // The apply runs `h` values ahead of the sums: its head (before y's first aligned address) is
   // written first. The sums keep fast_run_sums' blocks from the run's start, so a run's
   // statistics do not depend on where its output lies (or on whether it was pipelined).
-  int64_t h = 0;
-  if constexpr (kStream) {
-    // Here, where the whole run is still ahead; the tail's apply_src fetches the line again
-    // (already in cache).
-    prefetch_run_end(y, kAdd ? sum : nullptr, n);
-    h = std::min(unaligned_head(y), n);
-    if (h > 0) apply_src<kWeight, kBias, false>(cur, sum, y, h, f, w, b);
-  }
-  if constexpr (!kSumsFromStart) {
+  // Here, where the whole run is still ahead; the tail's apply_src fetches the line again
+  // (already in cache).
+  if constexpr (kStream) prefetch_run_end(y, kAdd ? sum : nullptr, n);
+  int64_t h = run_head<kStream>(y, n);
+  if (h > 0) apply_src<kWeight, kBias, false>(cur, sum, y, h, f, w, b);
+  // Without streaming stores the sums always keep their blocks from the run's start, so that
+  // the statistics of in-cache calls depend neither on where the output lies nor on the input's
+  // offset from a line (an async call may copy its input).
+  if constexpr (!kSumsFromStart && kStream) {
     // Apply and sums both go on from the aligned body.
     if (h > 0) exact_run_sums<kCentre>(next, h, static_cast<double>(shift), acc);
     cur = cur.after(h), next = next.after(h), y += h, n -= h;
