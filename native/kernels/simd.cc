@@ -36,6 +36,7 @@ StreamingPolicy policy_from_environment() {
 std::atomic<StreamingPolicy> g_streaming{policy_from_environment()};
 
 void set_streaming_policy(StreamingPolicy policy) { g_streaming.store(policy); }
+StreamingPolicy streaming_policy() { return g_streaming.load(); }
 
 bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   const StreamingPolicy policy = g_streaming.load(std::memory_order_relaxed);

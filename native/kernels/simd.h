@@ -43,5 +43,6 @@ bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out);
 // NORMKIT_STREAMING ("auto", "always", "never"); benchmarks switch it to compare.
 enum class StreamingPolicy { kAuto, kAlways, kNever };
 void set_streaming_policy(StreamingPolicy policy);
+StreamingPolicy streaming_policy();
 
 }  // namespace normkit

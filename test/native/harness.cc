@@ -191,12 +191,7 @@ std::string flags_text(const char* format, ...) {
   return text;
 }
 
-int64_t streaming_values() {
-  int64_t n = int64_t{1} << 16;
-  const int64_t bytes = static_cast<int64_t>(sizeof(float));
-  while (n < (int64_t{1} << 28) && !normkit::use_streaming_stores(n * bytes, n * bytes)) n *= 2;
-  return n;
-}
+int64_t streaming_values() { return int64_t{1} << 21; }
 
 // ---- rows ---------------------------------------------------------------------------------
 

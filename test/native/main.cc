@@ -1,8 +1,9 @@
 // The kernel driver: runs every check registered with NORMKIT_KERNEL_CHECK (test/native/*.cc,
 // one file per kernel, over harness.h) on each thread count, the tensors past the
-// streaming-store threshold last, and checks every result against a plain double-precision
-// loop. Built with the kernels, without N-API, by scripts/sanitize.sh (under AddressSanitizer
-// and UBSan, once per SIMD tier) and scripts/test-arm64.sh (NEON, under qemu).
+// streaming-store threshold last (with streaming stores forced on), and checks every result against
+// a plain double-precision loop. Built with the kernels, without N-API, by scripts/sanitize.sh
+// (under AddressSanitizer and UBSan, once per SIMD tier) and scripts/test-arm64.sh (NEON, under
+// qemu).
 //
 //   driver                  threads 1 and 2
 //   driver 1 3 8            other thread counts
@@ -78,11 +79,16 @@ int main(int argc, char** argv) {
   std::printf("sanitize-driver: SIMD path %s, %d hardware threads\n", normkit::simd_path(),
               normkit::hardware_threads());
   std::fflush(stdout);  // keep the order of this and any FAIL line on stderr
+  // The large checks are about the streaming-store paths: they run with streaming stores forced
+  // on (harness.h, streaming_values), the rest with the policy the environment set.
+  const normkit::StreamingPolicy policy = normkit::streaming_policy();
   for (int threads : thread_counts) {
     normkit::set_num_threads(threads);
+    normkit::set_streaming_policy(policy);
     const int64_t before = normkit::harness::checks_run();
     for (const KernelCheck& c : checks) {
       if (c.large && no_large) continue;
+      if (c.large) normkit::set_streaming_policy(normkit::StreamingPolicy::kAlways);
       const int64_t at = normkit::harness::checks_run();
       c.run();
       if (verbose) {
