@@ -98,9 +98,16 @@ NORMKIT_INLINE void gather_sums(const double* s1, const double* s2, int64_t c, S
 }
 
 // Samples [begin, end) on one thread, each summed and then applied while it is still in L2
-// (800 KB for 56x56x64). Its traffic to memory is the copy's: one read, one write. Summing the
-// next sample under the current one's apply was tried: it keeps two samples live, so the
-// second read of each spills from L2, and it was no faster.
+// (800 KB for 56x56x64). Its traffic to memory is the copy's: one read, one write. Three ways of
+// taking the sums under an apply's stores were tried and were slower (GroupNorm
+// [32, 64, 56, 56] channels-last, 1 and 2 threads, a Granite Rapids-class VM with 2 MiB of L2
+// per core, time against this loop's):
+//  - the next sample summed under the whole apply of the current one, 64 rows at a time:
+//    1.02-1.20 (two samples and an output live spill from L2), also with streaming stores;
+//  - the next sample summed under the last eighth, quarter or half of the apply: 0.97-1.33;
+//  - each sample strip by strip (column tiles of 16, 32 or 48 channels holding whole groups,
+//    each strip summed in the sweep down the rows that applies the previous one): 1.2-1.6, the
+//    strided sweeps' prefetching costing more than the overlap saved.
 template <class T, bool kStream>
 NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end) {
   const int64_t c = a.channels, rows = a.spatial, numel = rows * c;
