@@ -506,6 +506,17 @@ NORMKIT_INLINE bool periodic_apply_short(int64_t vectors, const float* x, float*
   }
 }
 
+// Apply::apply_and_accumulate of runs of kOutOfLineRunValues or more, compiled on its own
+// (NORMKIT_NOINLINE, kernels/simd.h): inlined into the channels-first driver
+// (kernels/channels_first.cc), whose set loop keeps many values live, GCC 12 spilled a vector of
+// the sums to the stack and reloaded it on every iteration of the loop.
+template <bool kStream>
+NORMKIT_NOINLINE void apply_and_accumulate_run(const float* cur, float* y, int64_t n, Affine f,
+                                               const float* next, float shift, ShiftedSums& acc) {
+  pipelined_src<true, false, false, kStream, false, /*kSumsFromStart=*/false>(
+      Values{cur}, nullptr, y, n, f, nullptr, nullptr, Values{next}, shift, acc);
+}
+
 // The tier's apply primitives, by the names the drivers use.
 struct Apply {
   // Whether the tier writes large outputs with streaming stores (kStream is ignored otherwise).
@@ -533,6 +544,8 @@ struct Apply {
   NORMKIT_INLINE static void apply_and_accumulate(const float* cur, float* y, int64_t n, Affine f,
                                                   const float* next, float shift,
                                                   ShiftedSums& acc) {
+    if (n >= kOutOfLineRunValues)
+      return apply_and_accumulate_run<kStream>(cur, y, n, f, next, shift, acc);
     pipelined_src<true, false, false, kStream, false, /*kSumsFromStart=*/false>(
         Values{cur}, nullptr, y, n, f, nullptr, nullptr, Values{next}, shift, acc);
   }
