@@ -424,8 +424,10 @@ NORMKIT_INLINE vec::F periodic_first(const float* x, int64_t at, int64_t pos, in
                   vec::load(offset + pos));
 }
 
-// With streaming stores: the elements before y's first aligned address in [i, end), written
-// with a masked store; advances i and the period position p past them.
+// The elements before y's first aligned address in [i, end), written with a masked store;
+// advances i and the period position p past them. With streaming stores, and for ranges of
+// kAlignedRunValues or more without them: split stores cost channels-last GroupNorm and
+// InstanceNorm [32, 64, 56, 56] at 1 thread half as much time again (bench/ab.js).
 NORMKIT_INLINE void periodic_head(const float* x, float* y, int64_t& i, int64_t& p, int64_t end,
                                   int64_t period, const float* hi, const float* scale,
                                   const float* offset) {
@@ -440,7 +442,7 @@ NORMKIT_INLINE void periodic_head(const float* x, float* y, int64_t& i, int64_t&
 // Channels-last apply over the flat run [begin, end) of elements: the parameters repeat with
 // period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
 // values so a vector starting anywhere in the period reads straight through. Vectorizes across
-// rows for any channel count and keeps the streaming stores aligned.
+// rows for any channel count and keeps the stores aligned (periodic_head).
 template <bool kStream>
 NORMKIT_NOINLINE void periodic_apply(const float* x, float* y, int64_t begin, int64_t end,
                                      int64_t period, const float* hi, const float* scale,
@@ -448,7 +450,9 @@ NORMKIT_NOINLINE void periodic_apply(const float* x, float* y, int64_t begin, in
   constexpr int64_t L = vec::kLanes;
   int64_t i = begin;
   int64_t p = begin % period;
-  if constexpr (kStream) periodic_head(x, y, i, p, end, period, hi, scale, offset);
+  if (kStream || end - begin >= kAlignedRunValues) {
+    periodic_head(x, y, i, p, end, period, hi, scale, offset);
+  }
   for (; i + L <= end; i += L) {
     store_vector<kStream>(y + i, periodic_at(x, i, p, hi, scale, offset));
     p += L;
@@ -470,7 +474,9 @@ NORMKIT_NOINLINE void periodic_apply_in_registers(const float* x, float* y, int6
   constexpr int64_t L = vec::kLanes;
   int64_t i = begin;
   int64_t p = begin % period;
-  if constexpr (kStream) periodic_head(x, y, i, p, end, period, hi, scale, offset);
+  if (kStream || end - begin >= kAlignedRunValues) {
+    periodic_head(x, y, i, p, end, period, hi, scale, offset);
+  }
   vec::F h[kVectors], s[kVectors], o[kVectors];
   for (int k = 0; k < kVectors; ++k) {
     const int64_t at = (p + L * k) % period;
