@@ -104,7 +104,8 @@ NORMKIT_INLINE void gather_sums(const double* s1, const double* s2, int64_t c, S
 // per core, time against this loop's):
 //  - the next sample summed under the whole apply of the current one, 64 rows at a time:
 //    1.02-1.20 (two samples and an output live spill from L2), also with streaming stores;
-//  - the next sample summed under the last eighth, quarter or half of the apply: 0.97-1.33;
+//  - the next sample summed under the last eighth, quarter or half of the apply: 0.97-1.33, and
+//    again once the apply's stores were aligned: 1.01-1.25 at 1 thread, 0.85-1.16 at 2 (noise);
 //  - each sample strip by strip (column tiles of 16, 32 or 48 channels holding whole groups,
 //    each strip summed in the sweep down the rows that applies the previous one): 1.2-1.6, the
 //    strided sweeps' prefetching costing more than the overlap saved.
