@@ -512,15 +512,22 @@ NORMKIT_INLINE bool periodic_apply_short(int64_t vectors, const float* x, float*
   }
 }
 
-// Apply::apply_and_accumulate of runs of kOutOfLineRunValues or more, compiled on its own
+// Apply::apply_and_accumulate's loop: a channel's run applied while the next run is summed.
+template <bool kStream>
+NORMKIT_INLINE void accumulate_next_run(const float* cur, float* y, int64_t n, Affine f,
+                                        const float* next, float shift, ShiftedSums& acc) {
+  pipelined_src<true, false, false, kStream, false, /*kSumsFromStart=*/false>(
+      Values{cur}, nullptr, y, n, f, nullptr, nullptr, Values{next}, shift, acc);
+}
+
+// accumulate_next_run for runs of kOutOfLineRunValues or more, compiled on its own
 // (NORMKIT_NOINLINE, kernels/simd.h): inlined into the channels-first driver
 // (kernels/channels_first.cc), whose set loop keeps many values live, GCC 12 spilled a vector of
 // the sums to the stack and reloaded it on every iteration of the loop.
 template <bool kStream>
 NORMKIT_NOINLINE void apply_and_accumulate_run(const float* cur, float* y, int64_t n, Affine f,
                                                const float* next, float shift, ShiftedSums& acc) {
-  pipelined_src<true, false, false, kStream, false, /*kSumsFromStart=*/false>(
-      Values{cur}, nullptr, y, n, f, nullptr, nullptr, Values{next}, shift, acc);
+  accumulate_next_run<kStream>(cur, y, n, f, next, shift, acc);
 }
 
 // The tier's apply primitives, by the names the drivers use.
@@ -552,8 +559,7 @@ struct Apply {
                                                   ShiftedSums& acc) {
     if (n >= kOutOfLineRunValues)
       return apply_and_accumulate_run<kStream>(cur, y, n, f, next, shift, acc);
-    pipelined_src<true, false, false, kStream, false, /*kSumsFromStart=*/false>(
-        Values{cur}, nullptr, y, n, f, nullptr, nullptr, Values{next}, shift, acc);
+    accumulate_next_run<kStream>(cur, y, n, f, next, shift, acc);
   }
 
   // A row's apply_run (or add_apply_run, with a residual sum as the source) while adding the
