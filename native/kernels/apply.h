@@ -325,7 +325,7 @@ NORMKIT_INLINE void apply_src(Src x, float* sum, float* y, int64_t n, Affine f, 
 // sets of runs and for rows (LayerNorm, RMSNorm and the fused residual forms). Same float-partial
 // numerics as fast_run_sums (kCentre: the shifted sums; else sums of squares). With `ahead` > 0
 // the lines `ahead` values past those of `next` being summed are prefetched (kernels/tiling.h,
-// kPrefetchRowValues).
+// kPrefetchAheadValues).
 //
 // kSumsFromStart: as above. Else (channels-first sets, whose statistics merge several runs
 // anyway) the sums of the output's unaligned head are exact and the blocks start with the aligned

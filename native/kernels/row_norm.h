@@ -4,6 +4,7 @@
 // the residual add both steps read a + b; the apply writes the sum.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/apply.h"
@@ -108,9 +109,10 @@ NORMKIT_INLINE void rows_pipelined(const RowNorm& a, int64_t begin, int64_t end)
   constexpr bool kStream = kStreamMode != kNoStream;
   constexpr bool kStreamSum = kStreamMode == kStreamOutAndSum;
   const int64_t n = a.cols;
-  // The row after the next one is prefetched while the next is summed, for rows short enough
-  // that the hardware prefetchers, which stop at page boundaries, fall behind.
-  const int64_t ahead = end - begin > 2 && n <= kPrefetchRowValues ? n : 0;
+  // The lines kPrefetchAheadValues past those of the next row being summed are prefetched into
+  // L2 (kernels/tiling.h), so that the loads of each new row do not wait on memory where the
+  // hardware prefetchers, which stop at page boundaries, fall behind.
+  const int64_t ahead = end - begin > 2 ? std::min(n, kPrefetchAheadValues) : 0;
   RunMoments m = row_moments<T, kCentre, kAdd>(a, begin);
   bool pipelined = false;  // m's sums came from the pipeline, unchecked
   for (int64_t r = begin; r < end; ++r) {

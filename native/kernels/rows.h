@@ -22,7 +22,8 @@ namespace normkit {
 NORMKIT_TIER_BEGIN
 
 // What a run kernel reads, element by element or a vector at a time: the values themselves, or
-// the residual sum a + b. load_first reads nothing past its n lanes.
+// the residual sum a + b. load_first reads nothing past its n lanes; prefetch asks for the line
+// into L2 (prefetcht1: see kPrefetchAheadValues in kernels/tiling.h).
 struct Values {
   const float* x;
   NORMKIT_INLINE float operator[](int64_t i) const { return x[i]; }
@@ -30,7 +31,7 @@ struct Values {
   NORMKIT_INLINE vec::F load(int64_t i) const { return vec::load(x + i); }
   NORMKIT_INLINE vec::F load_first(int64_t i, int64_t n) const { return vec::load_first(x + i, n); }
   NORMKIT_INLINE vec::H load_half(int64_t i) const { return vec::load_half(x + i); }
-  NORMKIT_INLINE void prefetch(int64_t i) const { __builtin_prefetch(x + i, 0, 3); }
+  NORMKIT_INLINE void prefetch(int64_t i) const { __builtin_prefetch(x + i, 0, 2); }
 };
 struct SumOf {
   const float* a;
@@ -47,8 +48,8 @@ struct SumOf {
     return vec::add_half(vec::load_half(a + i), vec::load_half(b + i));
   }
   NORMKIT_INLINE void prefetch(int64_t i) const {
-    __builtin_prefetch(a + i, 0, 3);
-    __builtin_prefetch(b + i, 0, 3);
+    __builtin_prefetch(a + i, 0, 2);
+    __builtin_prefetch(b + i, 0, 2);
   }
 };
 

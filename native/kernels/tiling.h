@@ -18,13 +18,20 @@ constexpr int64_t kDoublesPerLine = 8;
 // statistics (horizontal sums, divide, square root: ~100 cycles) overlaps the other's work.
 constexpr int64_t kShortRowValues = 512;
 
-// Rows of at most this many values (16 KB) longer than kShortRowValues are normalized as a
-// software pipeline that prefetches the row after the next one (kernels/row_norm.h); longer rows
-// are left to the hardware prefetchers, which follow them within each page. 4096 rather than
-// 2048: on Zen 4 at 2 threads (bench/native/scaling.sh, builds interleaved), LayerNorm
-// [2048, 4096] went from 1.06-1.24 ms to 0.88-0.94 and RMSNorm from 1.13-1.24 to 0.81-0.87.
-// (The same prefetch for GroupNorm's contiguous channels-first sets was no faster: not taken.)
-constexpr int64_t kPrefetchRowValues = 4096;
+// Rows longer than kShortRowValues are normalized as a software pipeline (kernels/row_norm.h)
+// that prefetches, into L2, the lines this many values (3 KB) past those of the next row being
+// summed: the row after the next for rows of up to 768 values, further into the next one for
+// longer rows. Into L1 (prefetcht0) and a whole row ahead, as before, the prefetched lines evicted
+// what the loop still used where a row is long: the current row, the next one, the weight and the
+// bias of LayerNorm [*, 4096] are 64 KB, more than a 48 KB L1. Measured on a Granite Rapids-class
+// VM (bench/run.js, 2 runs, AVX-512, 1 and 2 threads, time / streaming-store copy of the same
+// bytes), L2 at 768 values against L1 a row ahead up to 4096 values: LayerNorm [32768, 4096] out
+// of cache 0.86-0.90 against 0.57-0.59, RMSNorm [32768, 4096] 1.07-1.11 against 0.75-0.77,
+// LayerNorm [174762, 768] 0.96-0.99 against 0.91-0.92, the in-cache [8192, 768] and [2048, 4096]
+// within noise; LayerNorm [8192, 16384] and [2048, 65536] (512 MiB) 0.88 of the time of no
+// prefetch. (On Zen 4, L1 a row ahead had taken LayerNorm [2048, 4096] from 1.06-1.24 ms to
+// 0.88-0.94 at 2 threads; not measured again there.)
+constexpr int64_t kPrefetchAheadValues = 768;
 
 // Runs of at least this many values are applied from their output's first aligned address even
 // where the stores do not stream, so that no store (and no load from an array that shares the
