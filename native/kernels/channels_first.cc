@@ -105,8 +105,14 @@ NORMKIT_INLINE void sets_range(const RunSets& s, int64_t begin, int64_t end) {
           continue;
         }
         const Affine f = channel_form(st.mean, st.rstd, s.weight, s.bias, c);
+        // The run summed after the next set's run j (only prefetched): its run j + 1, else the
+        // first of the set after it, if any.
+        const int64_t then = j + 1 < s.runs   ? off + s.set_step + s.run_step
+                             : k + 2 < s.sets ? (k + 2) * s.set_step
+                                              : off + s.set_step;
         T::template apply_and_accumulate<kStream>(s.x + off, s.y + off, s.run_len, f,
-                                                  s.x + off + s.set_step, next_shift, acc);
+                                                  s.x + off + s.set_step, s.x + then, next_shift,
+                                                  acc);
       }
     } else {
       apply_set<T, kStream>(s, k, st);
