@@ -82,11 +82,11 @@ class SampleStats {
 // ---- a sample per thread at a time ------------------------------------------------------------
 
 // Column sums of rows [r0, r1) of x into sums (as s1 / s2 arrays: the tiers' column layout).
-template <class T, bool kFast>
+template <class T, bool kFast, bool kPrefetch = false>
 NORMKIT_INLINE void add_column_sums(const float* x, int64_t r0, int64_t r1, int64_t c,
                                     const float* shift, double* s1, double* s2) {
   if constexpr (kFast) {
-    T::column_sums_fast(x, r0, r1, c, shift, s1, s2);
+    T::column_sums_fast(x, r0, r1, c, shift, s1, s2, kPrefetch);
   } else {
     T::column_sums(x, r0, r1, c, shift, s1, s2);
   }
@@ -125,7 +125,7 @@ NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t
     float* y = a.y + n * numel;
     pick_group_shifts(a, x, stats.shift());
     std::fill(s1, s1 + 2 * stride, 0.0);
-    add_column_sums<T, true>(x, 0, rows, c, stats.shift(), s1, s2);
+    add_column_sums<T, true, kStream>(x, 0, rows, c, stats.shift(), s1, s2);
     gather_sums(s1, s2, c, stats.sums());
     if (T::kFastSumsInexact && !stats.trusted()) {
       // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
@@ -163,10 +163,11 @@ void normalize_sample(const ChannelGroups& a, int64_t n, int threads, bool strea
   const float* x = a.x + n * rows * c;
   SampleStats stats(a);
   pick_group_shifts(a, x, stats.shift());
-  column_moments(x, rows, c, stats.shift(), threads, /*fast=*/true, stats.sums());
+  column_moments(x, rows, c, stats.shift(), threads, /*fast=*/true, /*prefetch=*/stream,
+                 stats.sums());
   // Rare (a shift far from its group's mean, huge or tiny data): sum again exactly.
   if (Tier::kFastSumsInexact && !stats.trusted()) {
-    column_moments(x, rows, c, stats.shift(), threads, false, stats.sums());
+    column_moments(x, rows, c, stats.shift(), threads, false, false, stats.sums());
   }
   ChannelAffine affine(c);
   stats.finish(n, affine);

@@ -11,7 +11,7 @@ namespace normkit {
 NORMKIT_TIER_BEGIN
 
 void column_moments(const float* x, int64_t rows, int64_t c, const float* shift, int threads,
-                    bool fast, ShiftedSums* sums) {
+                    bool fast, bool prefetch, ShiftedSums* sums) {
   if (c <= 0) return;
   threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, rows)));
   // Partials: per thread, s1 then s2, each padded to whole cache lines.
@@ -21,7 +21,7 @@ void column_moments(const float* x, int64_t rows, int64_t c, const float* shift,
   parallel_for(threads, rows, [&](int t, int64_t begin, int64_t end) {
     double* s1 = partial.data() + t * stride * 2;
     if (fast) {
-      Tier::column_sums_fast(x, begin, end, c, shift, s1, s1 + stride);
+      Tier::column_sums_fast(x, begin, end, c, shift, s1, s1 + stride, prefetch);
     } else {
       Tier::column_sums(x, begin, end, c, shift, s1, s1 + stride);
     }
