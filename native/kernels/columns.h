@@ -109,8 +109,9 @@ struct Columns {
   // while each column tile sweeps them. With `prefetch` (data larger than the cache), each block's
   // lines kPrefetchAheadValues further on are prefetched into L2 as the block starts: out of
   // cache, on a Granite Rapids-class VM at 1 and 2 threads (bench/run.js, time / streaming-store
-  // copy), BatchNorm training channels-last [512, 64, 56, 56] 0.54-0.57 from 0.51-0.52, GroupNorm
-  // 0.79-0.82 from 0.71-0.73; in cache the same prefetches cost 5-15%.
+  // copy), BatchNorm training channels-last [512, 64, 56, 56] 0.57-0.59 from 0.51-0.52, GroupNorm
+  // 0.78-0.83 from 0.71-0.73 (prefetching 1 to 16 KB ahead gave the same); in cache the same
+  // prefetches cost 5-15%.
   NORMKIT_INLINE static void column_sums_fast(const float* x, int64_t begin, int64_t end, int64_t c,
                                               const float* shift, double* s1, double* s2,
                                               bool prefetch = false) {
