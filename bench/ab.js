@@ -6,7 +6,7 @@
 // call, the ratio B / A of those, and each build's fastest round. The calls are the bench's own
 // (this checkout's cases): into preallocated outputs, the latency cases allocating.
 //
-//   node bench/ab.js <package dir A> <package dir B> [rounds] [id or name filter]
+//   node bench/ab.js <package dir A> <package dir B> [rounds] [id or name filter, comma-separated]
 //   e.g. node bench/ab.js /tmp/normkit-main . 7 ln-   (a package dir has dist/ and build/Release/)
 'use strict';
 const { spawnSync } = require('child_process');
@@ -26,7 +26,8 @@ const CHILD = `
 const [dir, casesFile, json] = process.argv.slice(1);
 const c = JSON.parse(json);
 const bc = require(casesFile).CASES.find((k) => k.id === c.id);
-const nk = require(dir);
+// The package directory itself: a bare path would load DIR.json first where such a file exists.
+const nk = require(dir + '/');
 nk.setNumThreads(c.threads);
 const n = bc.shape.reduce((a, b) => a * b, 1);
 const fill = (len, f) => Float32Array.from({ length: len }, (_, i) => f(i));
@@ -68,7 +69,9 @@ function median(xs) {
 function main() {
   const [a, b, roundsArg, filter] = process.argv.slice(2);
   if (!a || !b) {
-    console.error('usage: node bench/ab.js <package dir A> <package dir B> [rounds] [name filter]');
+    console.error(
+      'usage: node bench/ab.js <package dir A> <package dir B> [rounds] [id or name filter, comma-separated]',
+    );
     process.exit(2);
   }
   const dirs = [path.resolve(a), path.resolve(b)];
@@ -77,8 +80,9 @@ function main() {
   console.log(
     `${'case'.padEnd(40)} ${'thr'.padStart(3)} ${'A us/call'.padStart(10)} ${'B us/call'.padStart(10)} ${'B / A'.padStart(6)} ${'A min'.padStart(10)} ${'B min'.padStart(10)}`,
   );
+  const filters = filter ? filter.split(',').filter(Boolean) : [];
   for (const c of CASES.filter(
-    (k) => !filter || k.name.includes(filter) || k.id.includes(filter),
+    (k) => !filters.length || filters.some((f) => k.name.includes(f) || k.id.includes(f)),
   )) {
     const us = [[], []];
     for (let r = 0; r < rounds; r++) {

@@ -33,7 +33,7 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const nk = require(opts.lib);
+const nk = require(path.join(opts.lib, path.sep)); // the directory, never DIR.json
 nk.setNumThreads(opts.threads);
 
 const rows = 8192;

@@ -364,7 +364,9 @@ function limitImpl(stream, native, d, threads, tier) {
 function loadNormkit(libPath) {
   const where = libPath || REPO_ROOT;
   try {
-    return { nk: require(where), where };
+    // The package directory itself: a bare path would load DIR.json first where such a file
+    // exists (a --json report written beside it, say).
+    return { nk: require(path.join(where, path.sep)), where };
   } catch (err) {
     return { error: err.message.split('\n')[0], where };
   }
