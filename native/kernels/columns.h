@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kernels/moments.h"
+#include "kernels/rows.h"
 #include "kernels/simd.h"
 #include "kernels/tier.h"
 #include "kernels/tiling.h"
@@ -126,9 +127,11 @@ struct Columns {
     for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
       const int64_t r1 = r0 + block_rows < end ? r0 + block_rows : end;
       if (prefetch) {
-        // Only prefetched: past the rows of this range, the lines may lie past the data.
+        // Only prefetched (into L2, as the row pipeline's): past the rows of this range, the
+        // lines may lie past the data.
+        const Values data{x};
         for (int64_t k = r0 * c; k < r1 * c; k += kFloatsPerLine) {
-          __builtin_prefetch(x + k + kPrefetchAheadValues, 0, 2);
+          data.prefetch(k + kPrefetchAheadValues);
         }
       }
       for (int64_t c0 = 0; c0 < full; c0 += kTileChannels) {
