@@ -42,9 +42,16 @@ bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   const StreamingPolicy policy = g_streaming.load(std::memory_order_relaxed);
   if (policy != StreamingPolicy::kAuto) return policy == StreamingPolicy::kAlways;
   static const int64_t kCacheBytes = last_level_cache_bytes();
-  // Half: the cache is shared with other cores and tenants, and a second pass over the input
-  // (channels-last BatchNorm) needs the input to survive in it while the output is written.
-  return bytes_in + bytes_out > kCacheBytes / 2;
+  // A seventh: the cache is shared with other cores and tenants (what a VM may fill is not what
+  // sysfs reports), and on server parts it is a victim cache reached over a mesh, where writing
+  // back through it is barely cheaper than writing to memory. Measured with
+  // bench/native/scaling.sh (NORMKIT_SCALING_STREAMING=compare) on two Xeon VMs: with a 300 MiB
+  // L3 and 16 cores, streaming stores were 1.0 to 1.8 times as fast on 50 MB of input and output
+  // ([32, 64, 56, 56], [8192, 768]) at 1 to 16 threads, and slower on 4 MB and less; with a
+  // 480 MiB L3 and 2 cores, 0.85 to 1.0 times as fast on 50 and 67 MB ([2048, 4096]) and 1.3 to
+  // 1.8 on 100 MB (the fused residual forms). A seventh puts the threshold at 45 and 72 MB on
+  // them; half, the threshold before, kept every one of those cases on cached stores.
+  return bytes_in + bytes_out > kCacheBytes / 7;
 }
 
 }  // namespace normkit

@@ -34,9 +34,10 @@ const char* simd_tiers();
 
 // Whether a kernel reading `bytes_in` and writing `bytes_out` should write with streaming
 // (non-temporal) stores, on the tiers that have them: yes when input and output together exceed
-// half the last-level cache, since the output cannot stay cached anyway and skipping the
-// read-for-ownership of each output line saves a third of the traffic of a read-once,
-// write-once kernel. Smaller outputs stay in cache for whoever reads them next.
+// a seventh of the last-level cache (simd.cc says why that share), since such an output gains
+// little from staying cached, and skipping the read-for-ownership of each output line saves a
+// third of the traffic of a read-once, write-once kernel. Smaller outputs stay in cache for
+// whoever reads them next.
 bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out);
 
 // Overrides the rule above: kAlways / kNever stream or not whatever the size. Starts from
