@@ -45,12 +45,13 @@ bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   // A seventh: the cache is shared with other cores and tenants (what a VM may fill is not what
   // sysfs reports), and on server parts it is a victim cache reached over a mesh, where writing
   // back through it is barely cheaper than writing to memory. Measured with
-  // bench/native/scaling.sh (NORMKIT_SCALING_STREAMING=compare) on two Xeon VMs: with a 300 MiB
-  // L3 and 16 cores, streaming stores were 1.0 to 1.8 times as fast on 50 MB of input and output
-  // ([32, 64, 56, 56], [8192, 768]) at 1 to 16 threads, and slower on 4 MB and less; with a
-  // 480 MiB L3 and 2 cores, 0.85 to 1.0 times as fast on 50 and 67 MB ([2048, 4096]) and 1.3 to
-  // 1.8 on 100 MB (the fused residual forms). A seventh puts the threshold at 45 and 72 MB on
-  // them; half, the threshold before, kept every one of those cases on cached stores.
+  // bench/native/scaling.sh (NORMKIT_SCALING_STREAMING=compare, each policy's calls back to
+  // back) on two Xeon VMs: with a 300 MiB L3 and 16 cores, streaming stores were 1.0 to 1.35
+  // times as fast on 50 MB of input and output ([32, 64, 56, 56], [8192, 768]) at 1 to 8 threads
+  // (0.85 to 1.3 at 16), 1.15 to 3.3 on 100 MB (the fused residual forms), and mostly slower on
+  // 4 MB and less; with a 480 MiB L3 and 2 cores, 0.8 to 1.0 times as fast on 50 and 67 MB
+  // ([2048, 4096]) at 2 threads and 1.3 to 1.95 on 100 MB. A seventh puts the threshold at 45 and
+  // 72 MB on them; half, the threshold before, kept every one of those cases on cached stores.
   return bytes_in + bytes_out > kCacheBytes / 7;
 }
 
