@@ -17,6 +17,13 @@ for tier in $(host_tiers); do
     objects+=("$out.obj/$tier/$(basename "$src" .cc).o")
   done
 done
+# NORMKIT_SCALING_BINARY=PATH builds a static binary there and runs nothing (bench/native/bundle.sh).
+if [ -n "${NORMKIT_SCALING_BINARY:-}" ]; then
+  g++ "${flags[@]}" -static "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
+    "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" \
+    -o "$NORMKIT_SCALING_BINARY"
+  exit 0
+fi
 g++ "${flags[@]}" "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
   "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" -o "$out"
 "$out" "$@"
