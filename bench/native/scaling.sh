@@ -17,7 +17,8 @@ for tier in $(host_tiers); do
     objects+=("$out.obj/$tier/$(basename "$src" .cc).o")
   done
 done
-# NORMKIT_SCALING_BINARY=PATH builds a static binary there and runs nothing (bench/native/bundle.sh).
+# NORMKIT_SCALING_BINARY=PATH: build a static binary there and run nothing
+# (bench/native/bundle.sh).
 if [ -n "${NORMKIT_SCALING_BINARY:-}" ]; then
   g++ "${flags[@]}" -static "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
     "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" \
