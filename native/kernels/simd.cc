@@ -48,9 +48,10 @@ bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   // bench/native/scaling.sh (NORMKIT_SCALING_STREAMING=compare, each policy's calls back to
   // back) on two Xeon VMs: with a 300 MiB L3 and 16 cores, streaming stores were 1.0 to 1.35
   // times as fast on 50 MB of input and output ([32, 64, 56, 56], [8192, 768]) at 1 to 8 threads
-  // (0.85 to 1.3 at 16), 1.15 to 3.3 on 100 MB (the fused residual forms), and mostly slower on
-  // 4 MB and less; with a 480 MiB L3 and 2 cores, 0.8 to 1.0 times as fast on 50 and 67 MB
-  // ([2048, 4096]) at 2 threads and 1.3 to 1.95 on 100 MB. A seventh puts the threshold at 45 and
+  // (channels-last GroupNorm and InstanceNorm 0.93 to 1.16; 0.85 to 1.3 at 16), 0.96 to 1.5 on
+  // 67 MB ([2048, 4096]), 1.15 to 3.3 on 100 MB (the fused residual forms), and mostly slower on
+  // 4 MB and less; with a 480 MiB L3 and 2 cores, 0.8 to 1.0 times as fast on 50 and 67 MB at
+  // 2 threads and 1.3 to 1.95 on 100 MB. A seventh puts the threshold at 45 and
   // 72 MB on them; half, the threshold before, kept every one of those cases on cached stores.
   return bytes_in + bytes_out > kCacheBytes / 7;
 }
