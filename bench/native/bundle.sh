@@ -22,7 +22,7 @@ node -e '
 const { CASES } = require(process.argv[1]);
 const fs = require("fs");
 const spec = (cases) => JSON.stringify({
-  cases: cases.map((c) => ({ id: c.id, op: c.op, shape: c.shape, layout: c.layout,
+  cases: cases.map((c) => ({ id: c.id, name: c.name, op: c.op, shape: c.shape, layout: c.layout,
     training: c.training, kind: c.kind, peer: c.peer })),
   threads: [1],
   opts: { budgetS: 0.4, minReps: 5, maxReps: 25, warmupS: 0.05, minWarmup: 2, sampleS: 0.01 },
@@ -42,6 +42,7 @@ threads="$(python3 -c 'import os; n = os.cpu_count(); t = [1]
 while t[-1] * 2 < n: t.append(t[-1] * 2)
 print(" ".join(map(str, t + [n] if t[-1] != n else t)))' 2>/dev/null || echo 1)"
 { lscpu 2>/dev/null || cat /proc/cpuinfo; } >"$out/machine.txt"
+cp "$here"/spec-*.json "$out/"  # the case names and ids, for bench/native/table.py
 stream=()
 if [ "${STREAMING:-}" = compare ]; then stream=(env NORMKIT_SCALING_STREAMING=compare); fi
 "${stream[@]}" "$here/scaling" "" "${REPS:-11}" >"$out/normkit-cache.txt" 2>&1

@@ -19,12 +19,9 @@ for tier in $(host_tiers); do
 done
 # NORMKIT_SCALING_BINARY=PATH: build a static binary there and run nothing
 # (bench/native/bundle.sh).
-if [ -n "${NORMKIT_SCALING_BINARY:-}" ]; then
-  g++ "${flags[@]}" -static "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
-    "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" \
-    -o "$NORMKIT_SCALING_BINARY"
-  exit 0
-fi
-g++ "${flags[@]}" "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
-  "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" -o "$out"
-"$out" "$@"
+bin="${NORMKIT_SCALING_BINARY:-$out}"
+link=()
+if [ -n "${NORMKIT_SCALING_BINARY:-}" ]; then link=(-static); fi
+g++ "${flags[@]}" "${link[@]}" "$root/bench/native/scaling.cc" "$root/native/kernels/dispatch.cc" \
+  "$root/native/kernels/simd.cc" "$root/native/parallel.cc" "${objects[@]}" -o "$bin"
+if [ -z "${NORMKIT_SCALING_BINARY:-}" ]; then "$bin" "$@"; fi

@@ -4,7 +4,8 @@ For each of OUT's normkit-cache.txt and normkit-large.txt (bench/native/scaling.
 one row per case, one column per thread count; each cell is normkit's median in ms, then, in
 brackets, its fraction of the limit (the streaming-store copy of the same bytes, timed
 interleaved with it) and, where OUT has PyTorch's times for the case (torch-cache.json,
-torch-large.json from torch_peer.py), PyTorch's median over normkit's (above 1: normkit faster).
+torch-large.json from torch_peer.py, matched through the case names of spec-cache.json and
+spec-large.json), PyTorch's median over normkit's (above 1: normkit faster).
 """
 
 import json
@@ -16,33 +17,19 @@ ROW = re.compile(
     r"(?P<name>.*?)\s+(?P<thr>\d+)\s+[\d.]+\s+[\d.]+\s+(?P<ms>[\d.]+)\s+[\d.]+\s+[\d.]+"
     r"\s+[\d.]+\s+(?P<lim>[\d.]+)\s+[\d.]+$"
 )
-OPS = {
-    "layer_norm": "ln",
-    "rms_norm": "rms",
-    "add_layer_norm": "addlayernorm",
-    "add_rms_norm": "addrmsnorm",
-}
 
 
-def case_id(name):
-    """The bench case id (bench/cases.js) of a scaling.cc case name, or None (no peer case)."""
-    words = name.split()
-    if words[0] == "large":
-        words = words[1:]
-    if "unfused" in words:
-        return None
-    shape = "x".join(s.strip() for s in re.search(r"\[([\d, ]+)\]", name).group(1).split(","))
-    layout = "nhwc" if "NHWC" in words else "nchw"
-    op = words[0]
-    if op == "batch_norm":
-        if "BN1d" in words:
-            return "bn1d-train-" + shape
-        return "bn2d-%s-%s-%s" % ("train" if "train" in words else "eval", layout, shape)
-    if op == "group_norm":
-        return "gn-g32-%s-%s" % (layout, shape)
-    if op == "instance_norm":
-        return "in2d-%s-%s" % (layout, shape)
-    return "%s-%s" % (OPS[op], shape) if op in OPS else None
+def case_ids(out, part):
+    """scaling.cc's case names to the bench's case ids, from the spec the bundle ran with.
+
+    scaling.cc names a case "<op> <bench name>" ("large <op> ..." out of cache) with spaced
+    shapes; bench/cases.js names it "<bench name>" unspaced: compared without spaces.
+    """
+    path = os.path.join(out, "spec-%s.json" % part)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {c["name"].replace(" ", ""): c["id"] for c in json.load(f)["cases"] if "name" in c}
 
 
 def table(out, part):
@@ -61,6 +48,7 @@ def table(out, part):
                 )
                 if t not in threads:
                     threads.append(t)
+    ids = case_ids(out, part)
     torch = {}
     tpath = os.path.join(out, "torch-%s.json" % part)
     if os.path.exists(tpath):
@@ -70,7 +58,8 @@ def table(out, part):
     print("| %s | %s |" % (part, " | ".join("%d thr" % t for t in threads)))
     print("| --- |%s" % (" ---: |" * len(threads)))
     for name, cells in rows.items():
-        cid = case_id(name)
+        label = re.sub(r"^(large )?\w+ ", "", name)
+        cid = ids.get(label.replace(" ", ""))
         out_cells = []
         for t in threads:
             if t not in cells:
@@ -80,7 +69,6 @@ def table(out, part):
             peer = torch.get((cid, t))
             ratio = "; %.2f" % (peer / ms) if peer else ""
             out_cells.append("%.3g (%.2f%s)" % (ms, lim, ratio))
-        label = re.sub(r"^(large )?\w+ ", "", name)
         print("| %s | %s |" % (label, " | ".join(out_cells)))
     print()
 
