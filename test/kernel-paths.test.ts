@@ -1,11 +1,13 @@
 // Every op's native kernel on every path against the reference: every SIMD tier the CPU runs
-// (NORMKIT_SIMD=avx512|avx2|baseline, or neon) and both store policies (NORMKIT_STREAMING), on 1
-// and 2 threads, each in a child process because all three are read once when the addon loads. The ops come from the
-// descriptors; the shapes cover unaligned heads and masked tails (odd widths, outputs as views at
-// odd offsets), channel periods of 16 to 64 values and beyond, threads splitting mid-plane, and
-// empty tensors. Each child reports the tier that ran, which must be the one NORMKIT_SIMD names.
-// Then the choice itself: the default is the CPU's best, `generic` (the old name of the portable
-// path) the best without AVX-512, and a tier this build or CPU lacks warns once and runs the best.
+// (NORMKIT_SIMD=avx512|avx2|baseline, or neon) and three store policies (NORMKIT_STREAMING:
+// streaming stores, cached stores, cached stores whose lines are prefetched for writing), on 1
+// and 2 threads, each in a child process because all three are read once when the addon loads.
+// The ops come from the descriptors; the shapes cover unaligned heads and masked tails (odd
+// widths, outputs as views at odd offsets), channel periods of 16 to 64 values and beyond, threads
+// splitting mid-plane, and empty tensors. Each child reports the tier that ran, which must be the
+// one NORMKIT_SIMD names. Then the choice itself: the default is the CPU's best, `generic` (the
+// old name of the portable path) the best without AVX-512, and a tier this build or CPU lacks
+// warns once and runs the best.
 import * as path from 'path';
 import { expect } from 'chai';
 import { addonStatus, OP_LIST } from './helpers/ops';
@@ -74,7 +76,7 @@ describe('kernel paths (child processes)', function () {
   // Every tier the CPU runs (the default alone where the tests cannot tell the CPU's tiers).
   const tiers = cpuTiers();
   for (const simd of tiers ?? ['']) {
-    for (const streaming of ['always', 'never']) {
+    for (const streaming of ['always', 'never', 'prefetch']) {
       it(`matches the reference with NORMKIT_SIMD=${simd || '(default)'} NORMKIT_STREAMING=${streaming}, 1 and 2 threads`, () => {
         // One child per tier and store policy (both are read once, at the first call); the
         // thread count changes between calls, against one reference run per case.

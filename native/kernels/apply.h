@@ -242,6 +242,16 @@ NORMKIT_INLINE void store_vector(float* y, vec::F v) {
   }
 }
 
+// Prefetches, for writing, the output lines kStorePrefetchAheadValues past the kValues values
+// at y that a loop is about to store (one prefetch per line; y vector-aligned, kValues whole
+// vectors). Past the output's end it only prefetches: a prefetch never faults.
+template <int64_t kValues>
+NORMKIT_INLINE void prefetch_for_store(const float* y) {
+  for (int64_t k = 0; k < kValues; k += std::max<int64_t>(kFloatsPerLine, vec::kLanes)) {
+    __builtin_prefetch(y + k + kStorePrefetchAheadValues, 1, 3);
+  }
+}
+
 // Elements before y's first vector-aligned address (none when y is aligned).
 NORMKIT_INLINE int64_t unaligned_head(const float* y) {
   constexpr uintptr_t kMask = static_cast<uintptr_t>(vec::kVectorBytes - 1);
@@ -451,7 +461,7 @@ NORMKIT_INLINE void periodic_head(const float* x, float* y, int64_t& i, int64_t&
 // period `period` (a multiple of 16 and of the channel count), and each array holds period + 16
 // values so a vector starting anywhere in the period reads straight through. Vectorizes across
 // rows for any channel count and keeps the stores aligned (periodic_head).
-template <bool kStream>
+template <bool kStream, bool kPrefetchStores = false>
 NORMKIT_NOINLINE void periodic_apply(const float* x, float* y, int64_t begin, int64_t end,
                                      int64_t period, const float* hi, const float* scale,
                                      const float* offset) {
@@ -462,6 +472,7 @@ NORMKIT_NOINLINE void periodic_apply(const float* x, float* y, int64_t begin, in
     periodic_head(x, y, i, p, end, period, hi, scale, offset);
   }
   for (; i + L <= end; i += L) {
+    if constexpr (kPrefetchStores) prefetch_for_store<L>(y + i);
     store_vector<kStream>(y + i, periodic_at(x, i, p, hi, scale, offset));
     p += L;
     if (p >= period) p -= period;
@@ -475,7 +486,7 @@ NORMKIT_NOINLINE void periodic_apply(const float* x, float* y, int64_t begin, in
 // features, on AVX-512): the parameters of a whole period live in registers, so each vector
 // costs one load and one store; at cache speeds the three parameter loads per vector would bound
 // the loop.
-template <int kVectors, bool kStream>
+template <int kVectors, bool kStream, bool kPrefetchStores>
 NORMKIT_NOINLINE void periodic_apply_in_registers(const float* x, float* y, int64_t begin,
                                                   int64_t end, int64_t period, const float* hi,
                                                   const float* scale, const float* offset) {
@@ -493,6 +504,7 @@ NORMKIT_NOINLINE void periodic_apply_in_registers(const float* x, float* y, int6
     o[k] = vec::load(offset + at);
   }
   for (; i + L * kVectors <= end; i += L * kVectors) {
+    if constexpr (kPrefetchStores) prefetch_for_store<L * kVectors>(y + i);
     for (int k = 0; k < kVectors; ++k) {
       store_vector<kStream>(y + i + L * k,
                             vec::fma(vec::sub(vec::load(x + i + L * k), h[k]), s[k], o[k]));
@@ -504,7 +516,7 @@ NORMKIT_NOINLINE void periodic_apply_in_registers(const float* x, float* y, int6
 
 // The in-register apply for a period of `vectors` vectors, kVectors and up; false when the
 // period is too long for the tier's registers (or longer than 64 values).
-template <int kVectors, bool kStream>
+template <int kVectors, bool kStream, bool kPrefetchStores>
 NORMKIT_INLINE bool periodic_apply_short(int64_t vectors, const float* x, float* y, int64_t begin,
                                          int64_t end, int64_t period, const float* hi,
                                          const float* scale, const float* offset) {
@@ -512,11 +524,12 @@ NORMKIT_INLINE bool periodic_apply_short(int64_t vectors, const float* x, float*
     return false;
   } else {
     if (vectors == kVectors) {
-      periodic_apply_in_registers<kVectors, kStream>(x, y, begin, end, period, hi, scale, offset);
+      periodic_apply_in_registers<kVectors, kStream, kPrefetchStores>(x, y, begin, end, period, hi,
+                                                                      scale, offset);
       return true;
     }
-    return periodic_apply_short<kVectors + 1, kStream>(vectors, x, y, begin, end, period, hi, scale,
-                                                       offset);
+    return periodic_apply_short<kVectors + 1, kStream, kPrefetchStores>(vectors, x, y, begin, end,
+                                                                        period, hi, scale, offset);
   }
 }
 
@@ -592,17 +605,19 @@ struct Apply {
   }
 
   // Channels-last apply over the flat elements [begin, end), the parameters repeating with the
-  // period of `a`.
-  template <bool kStream>
+  // period of `a`; kPrefetchStores (cached stores only): the output's lines prefetched for
+  // writing (kStorePrefetchAheadValues).
+  template <bool kStream, bool kPrefetchStores = false>
   NORMKIT_INLINE static void apply_periodic(const float* x, float* y, int64_t begin, int64_t end,
                                             const PeriodicAffine& a) {
+    static_assert(!(kStream && kPrefetchStores), "streaming stores need no prefetch");
     const float *hi = a.hi(), *scale = a.scale(), *offset = a.offset();
     const int64_t period = a.period();
-    if (periodic_apply_short<1, kStream>(period / vec::kLanes, x, y, begin, end, period, hi, scale,
-                                         offset)) {
+    if (periodic_apply_short<1, kStream, kPrefetchStores>(period / vec::kLanes, x, y, begin, end,
+                                                          period, hi, scale, offset)) {
       return;
     }
-    periodic_apply<kStream>(x, y, begin, end, period, hi, scale, offset);
+    periodic_apply<kStream, kPrefetchStores>(x, y, begin, end, period, hi, scale, offset);
   }
 };
 
@@ -636,6 +651,11 @@ NORMKIT_INLINE void apply_run_with(const float* x, float* y, int64_t n, Affine f
 // Whether an op reading `bytes_in` and writing `bytes_out` writes with streaming stores (where
 // the tier has them; kernels/simd.h has the rule).
 bool stream_output(int64_t bytes_in, int64_t bytes_out);
+
+// Whether an op reading `bytes_in` and writing `bytes_out` with cached stores on `threads`
+// threads prefetches its output's lines for writing in the periodic apply
+// (kStorePrefetchAheadValues; kernels/simd.h has the rule).
+bool prefetch_output(int64_t bytes_in, int64_t bytes_out, int threads);
 
 // `rows` channels-last rows of a.channels() values, on `threads` threads.
 void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAffine& a,

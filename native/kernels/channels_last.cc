@@ -109,7 +109,7 @@ NORMKIT_INLINE void gather_sums(const double* s1, const double* s2, int64_t c, S
 //  - each sample strip by strip (column tiles of 16, 32 or 48 channels holding whole groups,
 //    each strip summed in the sweep down the rows that applies the previous one): 1.2-1.6, the
 //    strided sweeps' prefetching costing more than the overlap saved.
-template <class T, bool kStream>
+template <class T, bool kStream, bool kPrefetchStores>
 NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end) {
   const int64_t c = a.channels, rows = a.spatial, numel = rows * c;
   const int64_t stride = (c + kDoublesPerLine - 1) / kDoublesPerLine * kDoublesPerLine;
@@ -139,7 +139,7 @@ NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t
     } else if (periodic) {
       // Built per sample: the expansion is a few periods, the sample many more.
       const PeriodicAffine pa(affine);
-      T::template apply_periodic<kStream>(x, y, 0, numel, pa);
+      T::template apply_periodic<kStream, kPrefetchStores>(x, y, 0, numel, pa);
     } else {
       apply_rows_of_channels(x, y, 0, rows, affine);
     }
@@ -147,12 +147,15 @@ NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t
   if constexpr (kStream) T::fence();
 }
 
+// stream: streaming stores; else prefetch: the apply's output lines prefetched for writing.
 template <class T>
-NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end, bool stream) {
+NORMKIT_INLINE void samples_range(const ChannelGroups& a, int64_t begin, int64_t end, bool stream,
+                                  bool prefetch) {
   if constexpr (T::kHasStreamingStores) {
-    if (stream) return samples_range<T, true>(a, begin, end);
+    if (stream) return samples_range<T, true, false>(a, begin, end);
   }
-  samples_range<T, false>(a, begin, end);
+  if (prefetch) return samples_range<T, false, true>(a, begin, end);
+  samples_range<T, false, false>(a, begin, end);
 }
 
 // ---- fewer samples than threads: each sample on all of them ---------------------------------
@@ -185,8 +188,9 @@ void normalize_channel_groups(const ChannelGroups& a) {
   const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
   const bool stream = stream_output(bytes, bytes);
   if (threads == 1 || a.batch >= threads) {
+    const bool prefetch = !stream && prefetch_output(bytes, bytes, threads);
     parallel_for(threads, a.batch, [&](int, int64_t begin, int64_t end) {
-      samples_range<Tier>(a, begin, end, stream);
+      samples_range<Tier>(a, begin, end, stream, prefetch);
     });
   } else {
     for (int64_t n = 0; n < a.batch; ++n) normalize_sample(a, n, threads, stream);

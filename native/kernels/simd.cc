@@ -9,27 +9,45 @@
 
 namespace normkit {
 
-// Size of the largest cache level, from Linux's sysfs (sysconf's figure is wrong under some
-// hypervisors: 320 MiB for a 32 MiB L3 was seen); 32 MiB when it cannot tell.
-int64_t last_level_cache_bytes() {
+// The largest of cpu0's caches at `level` (any level: 0), from Linux's sysfs (sysconf's figure
+// is wrong under some hypervisors: 320 MiB for a 32 MiB L3 was seen); 0 when it cannot tell.
+int64_t cache_bytes(int level) {
   int64_t best = 0;
   for (int i = 0; i < 8; ++i) {
     const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
     std::ifstream size_file(dir + "size");
     std::string size;
     if (!(size_file >> size) || size.empty()) continue;
+    if (level > 0) {
+      std::ifstream level_file(dir + "level");
+      int at = 0;
+      if (!(level_file >> at) || at != level) continue;
+    }
     int64_t bytes = std::strtoll(size.c_str(), nullptr, 10);
     if (size.back() == 'K') bytes <<= 10;
     if (size.back() == 'M') bytes <<= 20;
     best = std::max(best, bytes);
   }
-  return best > 0 ? best : int64_t{32} << 20;
+  return best;
+}
+
+// The last-level cache; 32 MiB when sysfs cannot tell.
+int64_t last_level_cache_bytes() {
+  const int64_t bytes = cache_bytes(0);
+  return bytes > 0 ? bytes : int64_t{32} << 20;
+}
+
+// The private L2 of a core; 1 MiB when sysfs cannot tell.
+int64_t private_cache_bytes() {
+  const int64_t bytes = cache_bytes(2);
+  return bytes > 0 ? bytes : int64_t{1} << 20;
 }
 
 StreamingPolicy policy_from_environment() {
   const char* v = std::getenv("NORMKIT_STREAMING");
   if (v && std::strcmp(v, "always") == 0) return StreamingPolicy::kAlways;
   if (v && std::strcmp(v, "never") == 0) return StreamingPolicy::kNever;
+  if (v && std::strcmp(v, "prefetch") == 0) return StreamingPolicy::kPrefetch;
   return StreamingPolicy::kAuto;
 }
 
@@ -54,6 +72,12 @@ bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out) {
   // 2 threads and 1.3 to 1.95 on 100 MB. A seventh puts the threshold at 45 and
   // 72 MB on them; half, the threshold before, kept every one of those cases on cached stores.
   return bytes_in + bytes_out > kCacheBytes / 7;
+}
+
+bool prefetch_output_lines(int64_t bytes_in, int64_t bytes_out, int threads) {
+  if (g_streaming.load(std::memory_order_relaxed) == StreamingPolicy::kPrefetch) return true;
+  static const int64_t kPrivateBytes = private_cache_bytes();
+  return (bytes_in + bytes_out) / std::max(threads, 1) > kPrivateBytes;
 }
 
 }  // namespace normkit

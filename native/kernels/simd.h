@@ -40,9 +40,19 @@ const char* simd_tiers();
 // whoever reads them next.
 bool use_streaming_stores(int64_t bytes_in, int64_t bytes_out);
 
-// Overrides the rule above: kAlways / kNever stream or not whatever the size. Starts from
-// NORMKIT_STREAMING ("auto", "always", "never"); benchmarks switch it to compare.
-enum class StreamingPolicy { kAuto, kAlways, kNever };
+// Whether a kernel reading `bytes_in` and writing `bytes_out` with cached stores on `threads`
+// threads should prefetch the lines it writes (kernels/tiling.h, kStorePrefetchAheadValues):
+// yes when each thread's share of input and output exceeds the private (L2) cache, so that the
+// lines it writes are no longer there from the last call and each store's read-for-ownership
+// would wait on L3 or memory. Smaller data keeps its output in L2, where the prefetches are
+// only overhead.
+bool prefetch_output_lines(int64_t bytes_in, int64_t bytes_out, int threads);
+
+// Overrides the streaming rule: kAlways / kNever stream or not whatever the size (kNever leaves
+// the prefetch rule as it is); kPrefetch never streams and prefetches whatever the size (so that
+// tests reach that path with small tensors). Starts from NORMKIT_STREAMING ("auto", "always",
+// "never", "prefetch"); benchmarks switch it to compare.
+enum class StreamingPolicy { kAuto, kAlways, kNever, kPrefetch };
 void set_streaming_policy(StreamingPolicy policy);
 StreamingPolicy streaming_policy();
 

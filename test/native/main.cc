@@ -1,6 +1,7 @@
 // The kernel driver: runs every check registered with NORMKIT_KERNEL_CHECK (test/native/*.cc,
-// one file per kernel, over harness.h) on each thread count, the large checks (the
-// streaming-store paths, run with streaming stores forced on) last, and checks every result
+// one file per kernel, over harness.h) on each thread count, the large checks (the store paths
+// of data past the caches, run with streaming stores forced on, then with prefetched cached
+// stores) last, and checks every result
 // against a plain double-precision loop. Built with the kernels, without N-API, by
 // scripts/sanitize.sh (under AddressSanitizer and UBSan, once per SIMD tier) and
 // scripts/test-arm64.sh (NEON, under qemu).
@@ -79,22 +80,31 @@ int main(int argc, char** argv) {
   std::printf("sanitize-driver: SIMD path %s, %d hardware threads\n", normkit::simd_path(),
               normkit::hardware_threads());
   std::fflush(stdout);  // keep the order of this and any FAIL line on stderr
-  // The large checks are about the streaming-store paths: they run with streaming stores forced
-  // on (harness.h, streaming_values), the rest with the policy the environment set.
+  // The large checks are about the store paths of data larger than the caches: they run twice,
+  // with streaming stores forced on (harness.h, streaming_values) and with cached stores whose
+  // lines are prefetched for writing (StreamingPolicy::kPrefetch); the rest run with the policy
+  // the environment set.
   const normkit::StreamingPolicy policy = normkit::streaming_policy();
+  const normkit::StreamingPolicy large_policies[] = {normkit::StreamingPolicy::kAlways,
+                                                     normkit::StreamingPolicy::kPrefetch};
   for (int threads : thread_counts) {
     normkit::set_num_threads(threads);
     normkit::set_streaming_policy(policy);
     const int64_t before = normkit::harness::checks_run();
     for (const KernelCheck& c : checks) {
       if (c.large && no_large) continue;
-      if (c.large) normkit::set_streaming_policy(normkit::StreamingPolicy::kAlways);
-      const int64_t at = normkit::harness::checks_run();
-      c.run();
-      if (verbose) {
-        std::printf("    %s%s: %lld checks\n", c.name, c.large ? " (large)" : "",
-                    static_cast<long long>(normkit::harness::checks_run() - at));
-        std::fflush(stdout);
+      for (const normkit::StreamingPolicy large : large_policies) {
+        if (c.large) normkit::set_streaming_policy(large);
+        const int64_t at = normkit::harness::checks_run();
+        c.run();
+        if (verbose) {
+          const bool prefetch = large == normkit::StreamingPolicy::kPrefetch;
+          std::printf("    %s%s: %lld checks\n", c.name,
+                      c.large ? (prefetch ? " (large, prefetch)" : " (large, streaming)") : "",
+                      static_cast<long long>(normkit::harness::checks_run() - at));
+          std::fflush(stdout);
+        }
+        if (!c.large) break;
       }
     }
     std::printf("  threads=%d: %lld checks\n", normkit::get_num_threads(),
