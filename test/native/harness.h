@@ -145,10 +145,9 @@ std::string flags_text(const char* format, ...) __attribute__((format(printf, 1,
 
 // The element count of the large checks: 2^21 values, 8 MiB per array, past the streaming-store
 // threshold of a 32 MiB last-level cache. The driver runs the large checks with streaming stores
-// forced on, then with prefetched cached stores (main.cc), so they take those paths on a
-// machine with a larger cache too,
-// and their size, and the driver's time, do not grow with the cache (a 480 MiB one asked for
-// 128 MiB arrays, 16 times the work).
+// forced on, then with prefetched cached stores (main.cc), so they take those paths on a machine
+// with a larger cache too, and their size, and the driver's time, do not grow with the cache (a
+// 480 MiB one asked for 128 MiB arrays, 16 times the work).
 int64_t streaming_values();
 
 // ---- rows: normalization over contiguous rows -----------------------------------------------

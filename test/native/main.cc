@@ -1,10 +1,9 @@
 // The kernel driver: runs every check registered with NORMKIT_KERNEL_CHECK (test/native/*.cc,
 // one file per kernel, over harness.h) on each thread count, the large checks (the store paths
 // of data past the caches, run with streaming stores forced on, then with prefetched cached
-// stores) last, and checks every result
-// against a plain double-precision loop. Built with the kernels, without N-API, by
-// scripts/sanitize.sh (under AddressSanitizer and UBSan, once per SIMD tier) and
-// scripts/test-arm64.sh (NEON, under qemu).
+// stores) last, and checks every result against a plain double-precision loop. Built with the
+// kernels, without N-API, by scripts/sanitize.sh (under AddressSanitizer and UBSan, once per
+// SIMD tier) and scripts/test-arm64.sh (NEON, under qemu).
 //
 //   driver                  threads 1 and 2
 //   driver 1 3 8            other thread counts
