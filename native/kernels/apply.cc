@@ -52,10 +52,6 @@ bool stream_output(int64_t bytes_in, int64_t bytes_out) {
   return Tier::kHasStreamingStores && use_streaming_stores(bytes_in, bytes_out);
 }
 
-bool prefetch_output(int64_t bytes_in, int64_t bytes_out, int threads) {
-  return prefetch_output_lines(bytes_in, bytes_out, threads);
-}
-
 void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAffine& a,
                          int threads, bool stream) {
   const int64_t c = a.channels();
@@ -68,7 +64,7 @@ void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAf
   if (PeriodicAffine::worth_it(c, rows * c)) {
     const PeriodicAffine pa(a);
     const int64_t bytes = rows * c * static_cast<int64_t>(sizeof(float));
-    const bool prefetch = !stream && prefetch_output(bytes, bytes, threads);
+    const bool prefetch = !stream && prefetch_output_lines(bytes, bytes, threads);
     parallel_for(threads, rows, [&](int, int64_t begin, int64_t end) {
       periodic_range<Tier>(x, y, begin * c, end * c, pa, stream, prefetch);
     });

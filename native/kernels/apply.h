@@ -243,8 +243,10 @@ NORMKIT_INLINE void store_vector(float* y, vec::F v) {
 }
 
 // Prefetches, for writing, the output lines kStorePrefetchAheadValues past the kValues values
-// at y that a loop is about to store (one prefetch per line; y vector-aligned, kValues whole
-// vectors). Past the output's end it only prefetches: a prefetch never faults.
+// at y that a loop is about to store (one prefetch per line, or one per call where kValues is
+// less than a line: AVX2's and SSE2's single vectors; y vector-aligned, kValues whole vectors).
+// Past the output's end it only prefetches: a prefetch never faults. Whether to call it:
+// prefetch_output_lines (kernels/simd.h).
 template <int64_t kValues>
 NORMKIT_INLINE void prefetch_for_store(const float* y) {
   for (int64_t k = 0; k < kValues; k += std::max<int64_t>(kFloatsPerLine, vec::kLanes)) {
@@ -651,11 +653,6 @@ NORMKIT_INLINE void apply_run_with(const float* x, float* y, int64_t n, Affine f
 // Whether an op reading `bytes_in` and writing `bytes_out` writes with streaming stores (where
 // the tier has them; kernels/simd.h has the rule).
 bool stream_output(int64_t bytes_in, int64_t bytes_out);
-
-// Whether an op reading `bytes_in` and writing `bytes_out` with cached stores on `threads`
-// threads prefetches its output's lines for writing in the periodic apply
-// (kStorePrefetchAheadValues; kernels/simd.h has the rule).
-bool prefetch_output(int64_t bytes_in, int64_t bytes_out, int threads);
 
 // `rows` channels-last rows of a.channels() values, on `threads` threads.
 void apply_channels_last(const float* x, float* y, int64_t rows, const ChannelAffine& a,

@@ -188,7 +188,7 @@ void normalize_channel_groups(const ChannelGroups& a) {
   const int64_t bytes = numel * static_cast<int64_t>(sizeof(float));
   const bool stream = stream_output(bytes, bytes);
   if (threads == 1 || a.batch >= threads) {
-    const bool prefetch = !stream && prefetch_output(bytes, bytes, threads);
+    const bool prefetch = !stream && prefetch_output_lines(bytes, bytes, threads);
     parallel_for(threads, a.batch, [&](int, int64_t begin, int64_t end) {
       samples_range<Tier>(a, begin, end, stream, prefetch);
     });
